@@ -1,1 +1,42 @@
-fn main() {}
+//! The `outpost` binary: the portal server and its operator commands.
+
+mod admin;
+mod cli;
+mod logging;
+mod serve;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let log_format = cli.log_format();
+    logging::init(log_format);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: failed to start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+
+    let result = runtime.block_on(async {
+        match cli.command {
+            None => serve::run(cli.serve).await,
+            Some(Command::Serve(args)) => serve::run(args).await,
+            Some(Command::Migrate(args)) => serve::migrate(args).await,
+            Some(Command::Admin(command)) => admin::run(command).await,
+        }
+    });
+
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "outpost stopped with an error");
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

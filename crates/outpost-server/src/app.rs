@@ -1,0 +1,107 @@
+//! Assembling and running the server: storage, secret key, mailer, router and layers.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use outpost_store::Database;
+use outpost_store::settings::{KeyCheck, check_secret_key_fingerprint};
+use tokio::net::TcpListener;
+
+use crate::auth::password_hashing::PasswordHasher;
+use crate::client_address::client_address_layer;
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::error::AppError;
+use crate::form::FORM_BODY_LIMIT;
+use crate::mail::Mailer;
+use crate::secret_key::SecretKey;
+use crate::state::{AppState, Inner};
+use crate::{auth, ops, routes, security_headers};
+
+/// How often expired sessions are deleted, in seconds.
+const SESSION_SWEEP_INTERVAL_SECONDS: u64 = 600;
+
+pub struct App {
+    pub state: AppState,
+    pub router: Router,
+}
+
+impl App {
+    /// Opens storage and applies migrations, loads or creates the secret key and checks it
+    /// against the database, and builds the router.
+    pub async fn build(config: ServerConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("failed to create the data directory {}", config.data_dir.display()))?;
+
+        let (secret_key, key_path) = SecretKey::load_or_create(config.secret_key_file.as_deref(), &config.data_dir)?;
+
+        let database = Database::connect(&config.database_url).await.context("failed to open the database")?;
+        database.migrate().await.context("failed to apply database migrations")?;
+
+        match check_secret_key_fingerprint(&database, &secret_key.fingerprint()).await? {
+            KeyCheck::Recorded => tracing::info!(path = %key_path.display(), "recorded the secret key fingerprint in the database"),
+            KeyCheck::Matches => {}
+            KeyCheck::Differs(_) => bail!(
+                "the secret key in {} differs from the key this database was set up with, so this instance could not read \
+                 what other instances encrypted; give every instance the same key file with OUTPOST_SECRET_KEY_FILE",
+                key_path.display()
+            ),
+        }
+
+        let mailer = Mailer::new(&config.mail, &config.data_dir)?;
+        tracing::info!(mail = %mailer.describe(), "mail delivery configured");
+
+        let state = AppState::new(Inner {
+            config,
+            database,
+            clock,
+            mailer,
+            hasher: PasswordHasher::new()?,
+            secret_key,
+            metrics: ops::metrics_handle()?,
+        });
+        let router = build_router(&state);
+        Ok(Self { state, router })
+    }
+}
+
+fn build_router(state: &AppState) -> Router {
+    routes::router(state)
+        .fallback(|| async { AppError::NotFound })
+        .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::csrf_layer))
+        .layer(middleware::from_fn_with_state(state.clone(), client_address_layer))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
+        .layer(middleware::from_fn(security_headers::security_headers_layer))
+        .layer(middleware::from_fn(ops::observe_layer))
+        .with_state(state.clone())
+}
+
+/// Serves the app on `listener` until `shutdown` completes, then finishes open requests.
+pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let sweeper = tokio::spawn(sweep_sessions(app.state.clone()));
+
+    let service = app.router.into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+
+    sweeper.abort();
+    app.state.database.close().await;
+    served.context("HTTP server failed")
+}
+
+async fn sweep_sessions(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(SESSION_SWEEP_INTERVAL_SECONDS));
+    loop {
+        interval.tick().await;
+        match outpost_store::sessions::delete_expired(&state.database, state.now(), state.config.session_idle_seconds).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(sessions.deleted = deleted, "deleted expired sessions"),
+            Err(error) => tracing::warn!(error = %error, "failed to delete expired sessions; retrying at the next sweep"),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! CSRF protection for forms: a random value in an HttpOnly cookie, and in each form an HMAC
+//! of it under the server's secret key, so a page on another site can neither read nor forge
+//! the form token. Unsafe requests whose `Origin` or `Sec-Fetch-Site` shows another site are
+//! rejected before any handler runs.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::auth::token::Token;
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub const CSRF_COOKIE: &str = "outpost_csrf";
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The browser's CSRF cookie value for this request. `fresh` is true when the request came
+/// without one and the response sets it.
+#[derive(Debug, Clone)]
+pub struct CsrfCookie {
+    value: Token,
+    fresh: bool,
+}
+
+/// The token to embed in this request's forms.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+impl CsrfCookie {
+    fn form_token(&self, state: &AppState) -> String {
+        form_token_for(state, self.value.expose())
+    }
+
+    /// Checks a submitted form token in constant time.
+    pub fn verify(&self, state: &AppState, submitted: &str) -> bool {
+        if self.fresh {
+            return false;
+        }
+        let expected = self.form_token(state);
+        expected.as_bytes().ct_eq(submitted.as_bytes()).into()
+    }
+}
+
+fn form_token_for(state: &AppState, cookie_value: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(state.secret_key.bytes()) else {
+        // HMAC accepts keys of any length, so this branch is unreachable.
+        return String::new();
+    };
+    mac.update(b"outpost csrf\0");
+    mac.update(cookie_value.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// Reads a cookie by name from the request headers.
+pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+fn is_well_formed(value: &str) -> bool {
+    value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Whether the request comes from a page of another site, judged by `Sec-Fetch-Site` and by
+/// comparing `Origin` with the `Host` the browser addressed.
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    if headers.get("sec-fetch-site").is_some_and(|site| site == "cross-site") {
+        return true;
+    }
+
+    let Some(origin) = headers.get(ORIGIN).and_then(|value| value.to_str().ok()) else {
+        return false;
+    };
+    if origin == "null" {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    let host = headers.get(HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    !origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Layer for every route: ensures a CSRF cookie and rejects cross-site unsafe requests.
+pub async fn csrf_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let is_unsafe = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if is_unsafe && is_cross_site(request.headers()) {
+        return AppError::Forbidden("Requests from other sites are rejected. Open the portal and submit the form from there.".into())
+            .into_response();
+    }
+
+    let existing = read_cookie(request.headers(), CSRF_COOKIE).filter(|value| is_well_formed(value));
+    let cookie = match existing {
+        Some(value) => CsrfCookie { value: Token::from_client(value), fresh: false },
+        None => CsrfCookie { value: Token::generate(), fresh: true },
+    };
+    let token = CsrfToken(cookie.form_token(&state));
+    request.extensions_mut().insert(cookie.clone());
+    request.extensions_mut().insert(token);
+
+    let mut response = next.run(request).await;
+
+    if cookie.fresh {
+        let secure = if state.config.uses_https() { "; Secure" } else { "" };
+        let header = format!("{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie.value.expose());
+        if let Ok(value) = HeaderValue::from_str(&header) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        parts
+            .extensions
+            .get::<CsrfToken>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("CSRF layer missing on this route")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn same_origin_is_not_cross_site() {
+        assert!(!is_cross_site(&headers(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")])));
+    }
+
+    #[test]
+    fn other_origin_is_cross_site() {
+        assert!(is_cross_site(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:8080")])));
+    }
+
+    #[test]
+    fn sec_fetch_site_cross_site_is_rejected() {
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+    }
+
+    #[test]
+    fn missing_origin_is_not_cross_site() {
+        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:8080")])));
+    }
+
+    #[test]
+    fn read_cookie_finds_named_value() {
+        let map = headers(&[("cookie", "a=1; outpost_csrf=xyz; b=2")]);
+        assert_eq!(read_cookie(&map, CSRF_COOKIE), Some("xyz"));
+    }
+}

@@ -1,0 +1,10 @@
+//! Authentication: password hashing, random tokens, sessions, CSRF protection and the
+//! sign-in throttle.
+
+pub mod csrf;
+pub mod password_hashing;
+pub mod session;
+pub mod throttle;
+pub mod token;
+
+pub use session::{CurrentUser, MaybeUser};

@@ -1,0 +1,84 @@
+//! Outgoing mail: over SMTP when configured, otherwise written as `.eml` files to the outbox
+//! folder in the data directory, so a local install works with no mail server.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
+use lettre::message::header::ContentType;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::{MailConfig, SmtpSecurity};
+
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Outbox(PathBuf),
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    from: String,
+    transport: Transport,
+}
+
+impl Mailer {
+    /// Builds the mailer; without SMTP settings, creates `outbox/` in the data directory.
+    pub fn new(config: &MailConfig, data_dir: &std::path::Path) -> anyhow::Result<Self> {
+        let transport = match &config.smtp {
+            Some(smtp) => {
+                let builder = match smtp.security {
+                    SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
+                    SmtpSecurity::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)?,
+                    SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+                };
+                let mut builder = builder.port(smtp.port);
+                if let (Some(username), Some(password)) = (&smtp.username, &smtp.password) {
+                    builder = builder.credentials(Credentials::new(username.clone(), password.clone()));
+                }
+                Transport::Smtp(builder.build())
+            }
+            None => {
+                let outbox = data_dir.join("outbox");
+                std::fs::create_dir_all(&outbox)
+                    .with_context(|| format!("failed to create the outbox folder {}", outbox.display()))?;
+                Transport::Outbox(outbox)
+            }
+        };
+        Ok(Self { from: config.from.clone(), transport })
+    }
+
+    /// Where messages go, for the startup log.
+    pub fn describe(&self) -> String {
+        match &self.transport {
+            Transport::Smtp(_) => "SMTP".to_owned(),
+            Transport::Outbox(path) => format!("outbox folder {}", path.display()),
+        }
+    }
+
+    /// Sends a plain-text message.
+    pub async fn send(&self, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
+        let message = Message::builder()
+            .from(self.from.parse().with_context(|| format!("invalid sender address {:?}", self.from))?)
+            .to(to.parse().with_context(|| format!("invalid recipient address {to:?}"))?)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(body)
+            .map_err(|error| anyhow!("failed to build the message: {error}"))?;
+
+        match &self.transport {
+            Transport::Smtp(transport) => {
+                transport.send(message).await.context("SMTP delivery failed")?;
+            }
+            Transport::Outbox(folder) => {
+                let name = format!("{}.eml", uuid::Uuid::now_v7());
+                let path = folder.join(name);
+                tokio::fs::write(&path, message.formatted())
+                    .await
+                    .with_context(|| format!("failed to write {}", path.display()))?;
+                tracing::info!(path = %path.display(), "wrote message to the outbox");
+            }
+        }
+        Ok(())
+    }
+}

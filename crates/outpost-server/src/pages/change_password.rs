@@ -1,0 +1,114 @@
+//! Change password: the current password, a new one and its confirmation. On success the
+//! user's other sessions end and this one stays.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header::{LOCATION, RETRY_AFTER};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use outpost_domain::email::{EmailAddress, normalize};
+use outpost_domain::password::{Password, check_new_password};
+use outpost_domain::throttle::Verdict;
+use outpost_domain::FieldErrors;
+use outpost_store::audit::{self, Entry, Event};
+use outpost_store::users;
+use serde::Deserialize;
+
+use crate::auth::csrf::CsrfToken;
+use crate::auth::password_hashing::Verification;
+use crate::auth::{CurrentUser, throttle};
+use crate::client_address::ClientAddress;
+use crate::clock::format_wait;
+use crate::error::AppError;
+use crate::form::Form;
+use crate::pages::{Chrome, render};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "change_password.html")]
+struct ChangePasswordPage {
+    chrome: Chrome,
+    errors: FieldErrors,
+    notice: Option<String>,
+    alert: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangePasswordQuery {
+    changed: Option<String>,
+}
+
+pub async fn show(
+    CurrentUser(user): CurrentUser,
+    csrf: CsrfToken,
+    Query(query): Query<ChangePasswordQuery>,
+) -> Result<Response, AppError> {
+    let notice = query.changed.map(|_| "Your password has been changed. Your other sessions have ended.".to_owned());
+    let page = ChangePasswordPage { chrome: Chrome::new(Some(&user), &csrf, "password"), errors: FieldErrors::new(), notice, alert: None };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    csrf: CsrfToken,
+    client: ClientAddress,
+    form: Form,
+) -> Result<Response, AppError> {
+    let address = client.text();
+    let username_key = normalize(&user.username);
+    let mut page = ChangePasswordPage { chrome: Chrome::new(Some(&user), &csrf, "password"), errors: FieldErrors::new(), notice: None, alert: None };
+
+    match throttle::check_password_attempt(&state, &username_key, &address).await? {
+        Verdict::Allowed => {}
+        Verdict::Wait(seconds) => {
+            page.alert = Some(format!("Too many wrong current passwords. Try again in {}.", format_wait(seconds)));
+            let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page)?;
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+            return Ok(response);
+        }
+        Verdict::Locked => {
+            page.alert = Some(super::sign_in::lock_message(&state));
+            return render(StatusCode::LOCKED, &page);
+        }
+    }
+
+    let stored = users::find_by_id(&state.database, &user.user_id).await?.ok_or(AppError::Unauthorized)?;
+    let current = Password::normalize(form.text("current_password"));
+    if state.hasher.verify(&current, Some(&stored.password_hash)).await? == Verification::Mismatch {
+        throttle::record_password_failure(&state, &username_key, &address).await?;
+        page.errors.add("current_password", "The current password is incorrect.");
+    }
+
+    let username = EmailAddress::parse(&user.username).map_err(|error| AppError::Internal(anyhow::anyhow!("stored username is invalid: {error}")))?;
+    let new_password = match check_new_password(form.text("new_password"), &username) {
+        Ok(password) => Some(password),
+        Err(error) => {
+            page.errors.add("new_password", error.to_string());
+            None
+        }
+    };
+    if form.text("new_password") != form.text("password_confirmation") {
+        page.errors.add("password_confirmation", "The two new passwords do not match.");
+    }
+    let Some(new_password) = new_password.filter(|_| page.errors.is_empty()) else {
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+
+    let password_hash = state.hasher.hash(&new_password).await?;
+    let now = state.now();
+    users::change_password(&state.database, &user.user_id, &password_hash, Some(&user.session_id), now).await?;
+    throttle::record_password_success(&state, &username_key, &address).await?;
+
+    let entry = Entry {
+        actor: &user.username,
+        user_id: Some(&user.user_id),
+        account_id: Some(&user.account_id),
+        client_address: Some(&address),
+        detail: "other sessions ended",
+    };
+    audit::record(&state.database, Event::PasswordChanged, entry, now).await?;
+    tracing::info!(user.id = %user.user_id, "password changed");
+
+    Ok((StatusCode::SEE_OTHER, [(LOCATION, HeaderValue::from_static("/security/password?changed=1"))]).into_response())
+}

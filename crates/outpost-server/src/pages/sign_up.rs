@@ -1,0 +1,122 @@
+//! Sign-up: the person becomes Team Master of a new account and is signed in.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::header::{LOCATION, RETRY_AFTER, SET_COOKIE, USER_AGENT};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use outpost_domain::email::EmailAddress;
+use outpost_domain::password::check_new_password;
+use outpost_domain::throttle::Verdict;
+use outpost_domain::FieldErrors;
+use outpost_store::audit::{self, Entry, Event};
+use outpost_store::throttle::Scope;
+use outpost_store::{StoreError, users};
+
+use crate::auth::csrf::CsrfToken;
+use crate::auth::{MaybeUser, session, throttle};
+use crate::client_address::ClientAddress;
+use crate::clock::format_wait;
+use crate::error::AppError;
+use crate::form::Form;
+use crate::pages::{Chrome, render};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "sign_up.html")]
+struct SignUpPage {
+    chrome: Chrome,
+    username: String,
+    errors: FieldErrors,
+    alert: Option<String>,
+}
+
+pub async fn show(MaybeUser(user): MaybeUser, csrf: CsrfToken) -> Result<Response, AppError> {
+    let page = SignUpPage {
+        chrome: Chrome::new(user.as_ref(), &csrf, "sign-up"),
+        username: String::new(),
+        errors: FieldErrors::new(),
+        alert: None,
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    csrf: CsrfToken,
+    client: ClientAddress,
+    headers: HeaderMap,
+    form: Form,
+) -> Result<Response, AppError> {
+    let address = client.text();
+    let typed_username = form.text("username");
+    let mut page = SignUpPage {
+        chrome: Chrome::new(None, &csrf, "sign-up"),
+        username: typed_username.to_owned(),
+        errors: FieldErrors::new(),
+        alert: None,
+    };
+
+    if let Verdict::Wait(seconds) = throttle::check_address(&state, Scope::SignUpAddress, &address).await? {
+        page.alert = Some(format!("Too many sign-up attempts from your network. Try again in {}.", format_wait(seconds)));
+        let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page)?;
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+        return Ok(response);
+    }
+
+    let username = match EmailAddress::parse(typed_username) {
+        Ok(email) => Some(email),
+        Err(error) => {
+            page.errors.add("username", error.to_string());
+            None
+        }
+    };
+    let password = match &username {
+        Some(username) => match check_new_password(form.text("password"), username) {
+            Ok(password) => Some(password),
+            Err(error) => {
+                page.errors.add("password", error.to_string());
+                None
+            }
+        },
+        None => None,
+    };
+    if form.text("password") != form.text("password_confirmation") {
+        page.errors.add("password_confirmation", "The two passwords do not match.");
+    }
+
+    let (Some(username), Some(password)) = (username, password) else {
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    if !page.errors.is_empty() {
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+
+    let password_hash = state.hasher.hash(&password).await?;
+    let now = state.now();
+    let user = match users::create_account_with_team_master(&state.database, username.as_str(), username.normalized(), &password_hash, now).await {
+        Ok(user) => user,
+        Err(StoreError::UsernameTaken) => {
+            throttle::record_address(&state, Scope::SignUpAddress, &address).await?;
+            page.errors.add("username", "An account with this email address already exists. Sign in, or reset the password if you forgot it.");
+            return render(StatusCode::CONFLICT, &page);
+        }
+        Err(error) => return Err(error.into()),
+    };
+
+    let user_agent = headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let cookie = session::start(&state, &user.id, &address, user_agent).await?;
+
+    let entry = Entry {
+        actor: &user.username,
+        user_id: Some(&user.id),
+        account_id: Some(&user.account_id),
+        client_address: Some(&address),
+        detail: "",
+    };
+    audit::record(&state.database, Event::SignUp, entry, now).await?;
+    users::record_sign_in(&state.database, &user.id, now).await?;
+    tracing::info!(user.id = %user.id, account.id = %user.account_id, "signed up a new account");
+
+    Ok((StatusCode::SEE_OTHER, [(SET_COOKIE, cookie), (LOCATION, HeaderValue::from_static("/account?welcome=1"))]).into_response())
+}

@@ -1,0 +1,108 @@
+//! Every route of the server with its access rule, in one table. The router is built from
+//! this table, and tests enumerate it to try each route as each kind of caller.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+
+use crate::auth::MaybeUser;
+use crate::auth::session;
+use crate::error::AppError;
+use crate::ops;
+use crate::pages::{account_info, assets, change_password, change_username, home, password_reset, sign_in, sign_out, sign_up};
+use crate::state::AppState;
+use outpost_store::users::Role;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; the session is not consulted (operations endpoints and static assets).
+    Public,
+    /// Anyone; the session, if any, is loaded (sign-in, sign-up, password reset).
+    Anonymous,
+    /// Any signed-in user.
+    SignedIn,
+    /// The Team Master of the account.
+    TeamMaster,
+}
+
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    pub handler: MethodRouter<AppState>,
+}
+
+fn route(method: Method, path: &'static str, access: Access, handler: MethodRouter<AppState>) -> RouteSpec {
+    RouteSpec { method, path, access, handler }
+}
+
+/// The route table.
+pub fn table() -> Vec<RouteSpec> {
+    use Access::{Anonymous, Public, SignedIn, TeamMaster};
+
+    vec![
+        route(Method::GET, "/healthz", Public, get(ops::healthz)),
+        route(Method::GET, "/readyz", Public, get(ops::readyz)),
+        route(Method::GET, "/metrics", Public, get(ops::metrics)),
+        route(Method::GET, "/assets/{file}", Public, get(assets::serve)),
+        route(Method::GET, "/", Anonymous, get(home::show)),
+        route(Method::GET, "/sign-up", Anonymous, get(sign_up::show)),
+        route(Method::POST, "/sign-up", Anonymous, post(sign_up::submit)),
+        route(Method::GET, "/sign-in", Anonymous, get(sign_in::show)),
+        route(Method::POST, "/sign-in", Anonymous, post(sign_in::submit)),
+        route(Method::GET, "/forgot-password", Anonymous, get(password_reset::show_request)),
+        route(Method::POST, "/forgot-password", Anonymous, post(password_reset::submit_request)),
+        route(Method::GET, "/reset-password", Anonymous, get(password_reset::show_reset)),
+        route(Method::POST, "/reset-password", Anonymous, post(password_reset::submit_reset)),
+        route(Method::POST, "/sign-out", SignedIn, post(sign_out::submit)),
+        route(Method::GET, "/account", TeamMaster, get(account_info::show)),
+        route(Method::POST, "/account", TeamMaster, post(account_info::submit)),
+        route(Method::GET, "/security/password", SignedIn, get(change_password::show)),
+        route(Method::POST, "/security/password", SignedIn, post(change_password::submit)),
+        route(Method::GET, "/security/username", SignedIn, get(change_username::show)),
+    ]
+}
+
+#[derive(Clone)]
+struct GuardState {
+    app: AppState,
+    access: Access,
+}
+
+/// Enforces a route's access rule and puts the session's user in the request extensions.
+async fn guard(State(guard): State<GuardState>, mut request: Request, next: Next) -> Response {
+    if guard.access == Access::Public {
+        return next.run(request).await;
+    }
+
+    let user = match session::load(&guard.app, request.headers()).await {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
+
+    match (guard.access, &user) {
+        (Access::SignedIn | Access::TeamMaster, None) => return AppError::Unauthorized.into_response(),
+        (Access::TeamMaster, Some(user)) if user.role != Role::TeamMaster => {
+            return AppError::Forbidden("Only the Team Master of the account can open this page.".into()).into_response();
+        }
+        _ => {}
+    }
+
+    request.extensions_mut().insert(MaybeUser(user));
+    next.run(request).await
+}
+
+/// Builds the router from the table, each route behind its guard.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for spec in table() {
+        let guard_state = GuardState { app: state.clone(), access: spec.access };
+        let handler = spec.handler.route_layer(middleware::from_fn_with_state(guard_state, guard));
+        router = router.route(spec.path, handler);
+    }
+    router
+}

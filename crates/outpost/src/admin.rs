@@ -1,0 +1,80 @@
+//! Support operations from the server's command line. Each is recorded in the audit log
+//! with the actor `support`.
+
+use anyhow::{Context, bail};
+use outpost_domain::email::{EmailAddress, normalize};
+use outpost_store::audit::{self, Entry, Event};
+use outpost_store::throttle::{self, Scope};
+use outpost_store::users::{self, UsernameChange};
+use outpost_store::Database;
+
+use crate::cli::{AdminCommand, StorageArgs};
+
+async fn open(storage: &StorageArgs) -> anyhow::Result<Database> {
+    let database = Database::connect(&storage.database_url()).await.context("failed to open the database")?;
+    database.migrate().await.context("failed to apply database migrations")?;
+    Ok(database)
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Unlock { username, storage } => unlock(&username, &storage).await,
+        AdminCommand::ChangeUsername { old, new, storage } => change_username(&old, &new, &storage).await,
+    }
+}
+
+async fn unlock(username: &str, storage: &StorageArgs) -> anyhow::Result<()> {
+    let database = open(storage).await?;
+    let key = normalize(username);
+    let Some(user) = users::find_by_username(&database, &key).await? else {
+        bail!("no user has the username {username:?}");
+    };
+
+    let had_failures = throttle::reset(&database, Scope::Username, &key).await?;
+    let entry = Entry {
+        actor: "support",
+        user_id: Some(&user.id),
+        account_id: Some(&user.account_id),
+        client_address: None,
+        detail: if had_failures { "failed sign-in count cleared" } else { "no failed sign-ins were recorded" },
+    };
+    audit::record(&database, Event::AccountUnlocked, entry, now()).await?;
+    tracing::info!(user.id = %user.id, "support unlocked an account");
+
+    if had_failures {
+        println!("Unlocked {}: failed sign-ins cleared.", user.username);
+    } else {
+        println!("{} was not locked and had no failed sign-ins; nothing changed.", user.username);
+    }
+    database.close().await;
+    Ok(())
+}
+
+async fn change_username(old: &str, new: &str, storage: &StorageArgs) -> anyhow::Result<()> {
+    let new_email = EmailAddress::parse(new).map_err(|error| anyhow::anyhow!("new username {new:?}: {error}"))?;
+    let database = open(storage).await?;
+
+    match users::change_username(&database, &normalize(old), new_email.as_str(), new_email.normalized()).await? {
+        UsernameChange::UnknownUser => bail!("no user has the username {old:?}"),
+        UsernameChange::Taken => bail!("the username {new:?} already belongs to another user; nothing changed"),
+        UsernameChange::Changed { user_id, account_id, old_username } => {
+            let detail = format!("from {old_username} to {}", new_email.as_str());
+            let entry = Entry {
+                actor: "support",
+                user_id: Some(&user_id),
+                account_id: Some(&account_id),
+                client_address: None,
+                detail: &detail,
+            };
+            audit::record(&database, Event::UsernameChanged, entry, now()).await?;
+            tracing::info!(user.id = %user_id, "support changed a username");
+            println!("Changed username {old_username} to {}; the user's sessions have ended.", new_email.as_str());
+        }
+    }
+    database.close().await;
+    Ok(())
+}

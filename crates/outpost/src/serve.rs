@@ -1,0 +1,129 @@
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use outpost_server::config::SmtpConfig;
+use outpost_server::{App, MailConfig, ServerConfig, SmtpSecurity, SystemClock};
+use tokio::net::TcpListener;
+
+use crate::cli::{ServeArgs, SmtpSecurityArg, StorageArgs};
+
+/// Reads a secret from `NAME` or from the file named by `NAME_FILE`.
+fn secret_from_env(name: &str) -> anyhow::Result<Option<String>> {
+    if let Ok(value) = std::env::var(name) {
+        return Ok(Some(value));
+    }
+    let file_variable = format!("{name}_FILE");
+    match std::env::var(&file_variable) {
+        Ok(path) => {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("failed to read {file_variable} ({path})"))?;
+            Ok(Some(text.trim_end_matches(['\r', '\n']).to_owned()))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+fn public_url(args: &ServeArgs, bound: std::net::SocketAddr) -> anyhow::Result<String> {
+    let Some(url) = &args.public_url else {
+        let host = if bound.ip().is_unspecified() { "localhost".to_owned() } else { bound.ip().to_string() };
+        let host = if bound.is_ipv6() && !bound.ip().is_unspecified() { format!("[{host}]") } else { host };
+        return Ok(format!("http://{host}:{}", bound.port()));
+    };
+
+    let url = url.trim_end_matches('/');
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(char::is_whitespace) {
+        bail!("OUTPOST_PUBLIC_URL {url:?} is invalid: it must start with http:// or https://, for example https://portal.example.com");
+    }
+    Ok(url.to_owned())
+}
+
+fn server_config(args: &ServeArgs, public_url: String) -> anyhow::Result<ServerConfig> {
+    let mut trusted_proxies = Vec::new();
+    for entry in args.trusted_proxies.iter().map(|entry| entry.trim()).filter(|entry| !entry.is_empty()) {
+        let network = entry
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| anyhow::anyhow!("OUTPOST_TRUSTED_PROXIES entry {entry:?} is not an IP address or CIDR network such as 10.0.0.0/8"))?;
+        trusted_proxies.push(network);
+    }
+
+    let smtp = match &args.smtp_host {
+        Some(host) => Some(SmtpConfig {
+            host: host.clone(),
+            port: args.smtp_port,
+            security: match args.smtp_security {
+                SmtpSecurityArg::Starttls => SmtpSecurity::StartTls,
+                SmtpSecurityArg::Tls => SmtpSecurity::Tls,
+                SmtpSecurityArg::None => SmtpSecurity::None,
+            },
+            username: args.smtp_username.clone(),
+            password: secret_from_env("OUTPOST_SMTP_PASSWORD")?,
+        }),
+        None => None,
+    };
+
+    Ok(ServerConfig {
+        data_dir: args.storage.data_dir.clone(),
+        database_url: args.storage.database_url(),
+        public_url,
+        support_email: args.support_email.clone().unwrap_or_default(),
+        trusted_proxies,
+        session_idle_seconds: i64::from(args.session_idle_minutes) * 60,
+        session_absolute_seconds: i64::from(args.session_absolute_hours) * 3600,
+        secret_key_file: args.secret_key_file.clone(),
+        mail: MailConfig { from: args.mail_from.clone(), smtp },
+    })
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(args.bind).await.with_context(|| format!("failed to listen on {}", args.bind))?;
+    let bound = listener.local_addr()?;
+    let public_url = public_url(&args, bound)?;
+    let config = server_config(&args, public_url.clone())?;
+
+    let app = App::build(config, Arc::new(SystemClock)).await?;
+
+    tracing::info!(address = %bound, public_url = %public_url, "Outpost is listening");
+    println!("Outpost is running. Open {public_url} in a browser.");
+
+    outpost_server::serve(app, listener, shutdown_signal()).await?;
+    tracing::info!("Outpost stopped");
+    Ok(())
+}
+
+pub async fn migrate(args: StorageArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("failed to create {}", args.data_dir.display()))?;
+    let database = outpost_store::Database::connect(&args.database_url()).await.context("failed to open the database")?;
+    let applied = database.migrate().await.context("failed to apply database migrations")?;
+    println!("Applied {} migration(s); the database is up to date.", applied.len());
+    database.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %error, "failed to listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "failed to listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = interrupt => tracing::info!("received SIGINT, shutting down"),
+        () = terminate => tracing::info!("received SIGTERM, shutting down"),
+    }
+}
