@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow};
-use lettre::message::header::ContentType;
+use lettre::message::Body;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -56,8 +57,17 @@ impl Mailer {
         }
     }
 
-    /// Sends a plain-text message.
+    /// Sends a plain-text message. ASCII text with lines of at most 998 characters (the
+    /// limit of RFC 5322, 2.1.1) goes as 7bit, so links stay whole on one line of the raw
+    /// message; other text is encoded by lettre.
     pub async fn send(&self, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
+        let fits_7bit = body.is_ascii() && body.lines().all(|line| line.len() <= 998) && !body.contains('\0');
+        let body = if fits_7bit {
+            let crlf = body.replace("\r\n", "\n").replace('\n', "\r\n");
+            Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+        } else {
+            Body::new(body)
+        };
         let message = Message::builder()
             .from(self.from.parse().with_context(|| format!("invalid sender address {:?}", self.from))?)
             .to(to.parse().with_context(|| format!("invalid recipient address {to:?}"))?)
