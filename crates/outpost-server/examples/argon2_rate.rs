@@ -83,7 +83,17 @@ fn verify_until(deadline: Instant, hash: &str) -> anyhow::Result<ThreadCount> {
     Ok(ThreadCount { verifications, elapsed: started.elapsed() })
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let options = parse_options()?;
     let hash = stored_hash()?;
     println!("argon2id m={MEMORY_KIB} KiB, t={ITERATIONS}, p={PARALLELISM}: verifying for {} s on {} thread(s)", options.seconds, options.threads);

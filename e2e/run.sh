@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the browser acceptance suite against the outpost release binary.
+#
+#   OUTPOST_BIN           path of the binary; default ../target/release/outpost from this folder
+#   OUTPOST_DATABASE_URL  postgres://USER@127.0.0.1:PORT/DB to run on PostgreSQL, where the
+#                         suite creates a fresh database per server start; unset runs on SQLite
+#   CI=true               makes a missing chromium or psql fail the run instead of skipping it
+set -euo pipefail
+
+e2e_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# A relative OUTPOST_BIN is taken from the caller's working directory.
+binary="${OUTPOST_BIN:-$e2e_dir/../target/release/outpost}"
+if [[ ! -x "$binary" ]]; then
+  echo "error: outpost binary not found or not executable at $binary; build it with 'cargo build --release -p outpost' or set OUTPOST_BIN" >&2
+  exit 1
+fi
+OUTPOST_BIN="$(realpath "$binary")"
+export OUTPOST_BIN
+
+node_major="$(node --version | sed -E 's/^v([0-9]+).*/\1/')"
+if (( node_major < 20 )); then
+  echo "error: Node.js 20 or newer is required, found $(node --version)" >&2
+  exit 1
+fi
+
+cd "$e2e_dir"
+if [[ ! -d node_modules ]]; then
+  # --ignore-scripts: no package may run an install step (such as a browser download).
+  npm ci --ignore-scripts
+fi
+
+exec node --test --test-reporter=spec tests/*.test.js
