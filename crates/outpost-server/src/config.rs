@@ -73,3 +73,22 @@ impl std::fmt::Debug for SmtpConfig {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_debug_hides_password() {
+        let config = SmtpConfig {
+            host: "smtp.example.com".into(),
+            port: 587,
+            security: SmtpSecurity::StartTls,
+            username: Some("outpost".into()),
+            password: Some("hunter2-smtp-secret".into()),
+        };
+        let rendered = format!("{config:?}");
+        assert!(!rendered.contains("hunter2-smtp-secret"));
+        assert!(rendered.contains("<redacted>"));
+    }
+}

@@ -49,7 +49,7 @@ impl Mailer {
         Ok(Self { from: config.from.clone(), transport })
     }
 
-    /// Where messages go, for the startup log.
+    /// Describes where messages go, for the startup log.
     pub fn describe(&self) -> String {
         match &self.transport {
             Transport::Smtp(_) => "SMTP".to_owned(),
@@ -59,7 +59,7 @@ impl Mailer {
 
     /// Sends a plain-text message. ASCII text with lines of at most 998 characters (the
     /// limit of RFC 5322, 2.1.1) goes as 7bit, so links stay whole on one line of the raw
-    /// message; other text is encoded by lettre.
+    /// message. Lettre encodes any other text.
     pub async fn send(&self, to: &str, subject: &str, body: String) -> anyhow::Result<()> {
         let fits_7bit = body.is_ascii() && body.lines().all(|line| line.len() <= 998) && !body.contains('\0');
         let body = if fits_7bit {

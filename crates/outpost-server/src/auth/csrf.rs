@@ -76,8 +76,9 @@ fn is_well_formed(value: &str) -> bool {
 }
 
 /// Whether the request comes from a page of another site, judged by `Sec-Fetch-Site` and by
-/// comparing `Origin` with the `Host` the browser addressed.
-fn is_cross_site(headers: &HeaderMap) -> bool {
+/// comparing `Origin` with the public URL and with the `Host` the browser addressed (a
+/// reverse proxy may rewrite `Host`, so the public URL also counts).
+fn is_cross_site(headers: &HeaderMap, public_url: &str) -> bool {
     if headers.get("sec-fetch-site").is_some_and(|site| site == "cross-site") {
         return true;
     }
@@ -88,6 +89,9 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
     if origin == "null" {
         return true;
     }
+    if origin.eq_ignore_ascii_case(public_url) {
+        return false;
+    }
     let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
     let host = headers.get(HOST).and_then(|value| value.to_str().ok()).unwrap_or_default();
     !origin_host.eq_ignore_ascii_case(host)
@@ -96,7 +100,7 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
 /// Layer for every route: ensures a CSRF cookie and rejects cross-site unsafe requests.
 pub async fn csrf_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let is_unsafe = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if is_unsafe && is_cross_site(request.headers()) {
+    if is_unsafe && is_cross_site(request.headers(), &state.config.public_url) {
         return AppError::Forbidden("Requests from other sites are rejected. Open the portal and submit the form from there.".into())
             .into_response();
     }
@@ -138,6 +142,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
 mod tests {
     use super::*;
 
+    const PUBLIC_URL: &str = "http://127.0.0.1:8080";
+
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
@@ -148,22 +154,28 @@ mod tests {
 
     #[test]
     fn same_origin_is_not_cross_site() {
-        assert!(!is_cross_site(&headers(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")])));
+        assert!(!is_cross_site(&headers(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")]), PUBLIC_URL));
     }
 
     #[test]
     fn other_origin_is_cross_site() {
-        assert!(is_cross_site(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:8080")])));
+        assert!(is_cross_site(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:8080")]), PUBLIC_URL));
     }
 
     #[test]
     fn sec_fetch_site_cross_site_is_rejected() {
-        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")]), PUBLIC_URL));
     }
 
     #[test]
     fn missing_origin_is_not_cross_site() {
-        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:8080")])));
+        assert!(!is_cross_site(&headers(&[("host", "127.0.0.1:8080")]), PUBLIC_URL));
+    }
+
+    #[test]
+    fn public_url_origin_behind_rewriting_proxy_is_same_site() {
+        let proxied = headers(&[("origin", "https://portal.example.com"), ("host", "10.0.0.5:8080")]);
+        assert!(!is_cross_site(&proxied, "https://portal.example.com"));
     }
 
     #[test]

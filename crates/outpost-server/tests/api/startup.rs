@@ -43,5 +43,6 @@ async fn unsupported_database_scheme_is_named() {
 
     let message = error.to_string();
     assert!(message.contains("unsupported database URL scheme \"mysql\""), "{message}");
-    assert!(message.contains("sqlite:") && message.contains("postgres://"), "{message}");
+    assert!(message.contains("sqlite:"), "{message}");
+    assert!(message.contains("postgres://"), "{message}");
 }
