@@ -7,7 +7,7 @@ import { chromium } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-/** The command-line flags of every Chromium run; Playwright adds none of its own. */
+/** Command-line flags of every Chromium run. Playwright adds none of its own (see launchChromium). */
 export const CHROMIUM_FLAGS = [
   '--no-sandbox',
   '--disable-gpu',

@@ -59,7 +59,7 @@ export function parseMessage(raw) {
 }
 
 /**
- * Waits until `outbox` holds an .eml file not named in `previousNames` whose body has a line
+ * Waits until `outbox` contains an .eml file not named in `previousNames` whose body has a line
  * for which `findLine` returns true, and returns { name, headers, body, line } for the newest
  * such file. Polling covers the server sending mail in the background and a file that is
  * still being written.

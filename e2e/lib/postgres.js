@@ -56,6 +56,7 @@ export async function ensurePostgresRunning(url) {
   }
 
   // NOTE: with several PostgreSQL versions installed this starts the newest one's cluster.
+  // This start path is untested, because PostgreSQL was already running in every run so far.
   const versions = readdirSync('/etc/postgresql').sort((a, b) => Number(a) - Number(b));
   if (versions.length === 0) {
     throw new Error('pg_isready found no PostgreSQL server and /etc/postgresql has no cluster to start; install the Debian package postgresql');

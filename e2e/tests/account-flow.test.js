@@ -27,7 +27,7 @@ const REQUIRED_TOOLS = [
       ]),
 ];
 const missingTools = listMissingTools(REQUIRED_TOOLS);
-// Outside CI a missing tool skips the suite; in CI the before hook fails on it.
+// Outside CI a missing tool skips the suite. With CI=true the before hook fails on it instead.
 const skipReason = missingTools.length > 0 && !IN_CI ? missingTools.join('; ') : false;
 
 const STEP_TIMEOUT_MS = 60_000;
@@ -159,6 +159,16 @@ describe('account portal flow', { skip: skipReason }, () => {
     return new URL(page.url()).pathname;
   }
 
+  /** Fails unless the page is at `expected`, quoting the page's text to show where it went instead. */
+  async function assertPath(expected, message) {
+    const actual = currentPath();
+    if (actual === expected) {
+      return;
+    }
+    const shown = await page.locator('main').innerText().catch((error) => `(failed to read the page: ${error.message})`);
+    assert.equal(actual, expected, `${message}. The page at ${actual} shows: ${JSON.stringify(shown.slice(0, 400))}`);
+  }
+
   function headingText() {
     return page.getByRole('heading', { level: 1 }).innerText();
   }
@@ -172,7 +182,7 @@ describe('account portal flow', { skip: skipReason }, () => {
   step('home page redirects to sign-in', async () => {
     await page.goto(server.url);
 
-    assert.equal(currentPath(), '/sign-in', `opening ${server.url} while signed out should redirect to /sign-in`);
+    await assertPath('/sign-in', `opening ${server.url} while signed out should redirect to /sign-in`);
     assert.equal(await headingText(), 'Sign in', 'the sign-in page should have the heading "Sign in"');
     await assertAccessible(page);
   });
@@ -180,7 +190,7 @@ describe('account portal flow', { skip: skipReason }, () => {
   step('Create account link opens sign-up form', async () => {
     await clickAndWaitForLoad(page.getByRole('link', { name: 'Create account', exact: true }));
 
-    assert.equal(currentPath(), '/sign-up', 'the "Create account" link should open /sign-up');
+    await assertPath('/sign-up', 'the "Create account" link should open /sign-up');
     assert.equal(await headingText(), 'Create your Outpost account', 'the sign-up page should have its heading');
     await assertAccessible(page);
   });
@@ -191,7 +201,7 @@ describe('account portal flow', { skip: skipReason }, () => {
     await page.getByLabel('Repeat the password').fill(FIRST_PASSWORD);
     await clickAndWaitForLoad(page.getByRole('button', { name: 'Create account' }));
 
-    assert.equal(currentPath(), '/account', `signing up as ${EMAIL} should land on /account`);
+    await assertPath('/account', `signing up as ${EMAIL} should land on /account`);
     assert.equal(await headingText(), 'Account Info', 'the page after sign-up should be Account Info');
     const welcome = await page.getByRole('status').innerText();
     assert.match(welcome, /^Welcome to Outpost\./, 'Account Info should greet a new Team Master');
@@ -209,7 +219,7 @@ describe('account portal flow', { skip: skipReason }, () => {
     await page.getByLabel(LABELS.billingEmail).fill(BILLING.billingEmail);
     await clickAndWaitForLoad(page.getByRole('button', { name: 'Save billing details' }));
 
-    assert.equal(currentPath(), '/account', 'saving billing details should return to /account');
+    await assertPath('/account', 'saving billing details should return to /account');
     assert.equal(await page.getByRole('status').innerText(), 'Billing details saved.', 'Account Info should confirm the save');
     await assertAccessible(page);
   });
@@ -283,7 +293,7 @@ describe('account portal flow', { skip: skipReason }, () => {
   step('Sign out button ends session', async () => {
     await clickAndWaitForLoad(page.getByRole('button', { name: 'Sign out' }));
 
-    assert.equal(currentPath(), '/sign-in', 'signing out should open /sign-in');
+    await assertPath('/sign-in', 'signing out should open /sign-in');
     assert.equal(await page.getByRole('status').innerText(), 'You have signed out.', 'the sign-in page should confirm the sign-out');
     await assertAccessible(page);
   });
@@ -291,7 +301,7 @@ describe('account portal flow', { skip: skipReason }, () => {
   step('sign-in with old password fails', async () => {
     await signIn(FIRST_PASSWORD);
 
-    assert.equal(currentPath(), '/sign-in', 'a failed sign-in should stay on /sign-in');
+    await assertPath('/sign-in', 'a failed sign-in should stay on /sign-in');
     const alert = await page.getByRole('alert').innerText();
     assert.ok(
       alert.startsWith('The email address or password is incorrect.'),
@@ -303,14 +313,14 @@ describe('account portal flow', { skip: skipReason }, () => {
   step('sign-in with new password succeeds', async () => {
     await signIn(SECOND_PASSWORD);
 
-    assert.equal(currentPath(), '/account', 'signing in with the changed password should open /account');
+    await assertPath('/account', 'signing in with the changed password should open /account');
     assert.equal(await headingText(), 'Account Info', 'a Team Master should land on Account Info');
     await assertAccessible(page);
   });
 
   step('forgot-password form emails reset link', async () => {
     await clickAndWaitForLoad(page.getByRole('button', { name: 'Sign out' }));
-    assert.equal(currentPath(), '/sign-in', 'signing out should open /sign-in');
+    await assertPath('/sign-in', 'signing out should open /sign-in');
 
     await clickAndWaitForLoad(page.getByRole('link', { name: 'Forgot password?' }));
     assert.equal(await headingText(), 'Reset your password', 'the "Forgot password?" link should open the reset request page');
@@ -343,7 +353,7 @@ describe('account portal flow', { skip: skipReason }, () => {
     await page.getByLabel('Repeat the new password').fill(THIRD_PASSWORD);
     await clickAndWaitForLoad(page.getByRole('button', { name: 'Set password' }));
 
-    assert.equal(currentPath(), '/sign-in', 'setting the password should open /sign-in');
+    await assertPath('/sign-in', 'setting the password should open /sign-in');
     const notice = await page.getByRole('status').innerText();
     assert.equal(notice, 'Your password has been changed. Sign in with the new password.', 'the sign-in page should confirm the reset');
     await assertAccessible(page);
@@ -352,7 +362,7 @@ describe('account portal flow', { skip: skipReason }, () => {
   step('sign-in with reset password succeeds', async () => {
     await signIn(THIRD_PASSWORD);
 
-    assert.equal(currentPath(), '/account', 'signing in with the password set through the link should open /account');
+    await assertPath('/account', 'signing in with the password set through the link should open /account');
     assert.equal(await headingText(), 'Account Info', 'a Team Master should land on Account Info');
     await assertAccessible(page);
   });
