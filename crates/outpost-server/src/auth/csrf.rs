@@ -75,12 +75,16 @@ fn is_well_formed(value: &str) -> bool {
     value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Whether the request comes from a page of another site, judged by `Sec-Fetch-Site` and by
-/// comparing `Origin` with the public URL and with the `Host` the browser addressed (a
-/// reverse proxy may rewrite `Host`, so the public URL also counts).
+/// Whether the request comes from a page of another site. `Sec-Fetch-Site`, which browsers
+/// set and pages cannot, decides when present. Otherwise `Origin` is compared with the public
+/// URL and with the `Host` the browser addressed (a reverse proxy may rewrite `Host`, so the
+/// public URL also counts). Pages sent with `Referrer-Policy: no-referrer` make Chromium send
+/// `Origin: null` on their own forms, which is why `Sec-Fetch-Site` goes first.
 fn is_cross_site(headers: &HeaderMap, public_url: &str) -> bool {
-    if headers.get("sec-fetch-site").is_some_and(|site| site == "cross-site") {
-        return true;
+    match headers.get("sec-fetch-site").and_then(|value| value.to_str().ok()) {
+        Some("same-origin" | "none") => return false,
+        Some(_) => return true,
+        None => {}
     }
 
     let Some(origin) = headers.get(ORIGIN).and_then(|value| value.to_str().ok()) else {
@@ -165,6 +169,23 @@ mod tests {
     #[test]
     fn sec_fetch_site_cross_site_is_rejected() {
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")]), PUBLIC_URL));
+    }
+
+    #[test]
+    fn null_origin_from_same_origin_page_is_accepted() {
+        let map = headers(&[("origin", "null"), ("sec-fetch-site", "same-origin"), ("host", "127.0.0.1:8080")]);
+        assert!(!is_cross_site(&map, PUBLIC_URL));
+    }
+
+    #[test]
+    fn null_origin_without_fetch_metadata_is_rejected() {
+        assert!(is_cross_site(&headers(&[("origin", "null"), ("host", "127.0.0.1:8080")]), PUBLIC_URL));
+    }
+
+    #[test]
+    fn same_site_subdomain_is_rejected() {
+        let map = headers(&[("origin", "https://other.example.com"), ("sec-fetch-site", "same-site")]);
+        assert!(is_cross_site(&map, "https://portal.example.com"));
     }
 
     #[test]
