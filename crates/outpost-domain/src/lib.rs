@@ -6,7 +6,9 @@ pub mod country;
 pub mod email;
 pub mod fields;
 pub mod password;
+pub mod recovery;
 pub mod throttle;
+pub mod totp;
 pub mod vat;
 
 pub use email::EmailAddress;

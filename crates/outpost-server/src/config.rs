@@ -17,6 +17,10 @@ pub struct ServerConfig {
     pub session_idle_seconds: i64,
     /// A session ends this many seconds after sign-in, whatever its use.
     pub session_absolute_seconds: i64,
+    /// Issuer shown in authenticator apps; never contains a colon.
+    pub totp_issuer: String,
+    /// Days a browser stays trusted after "Remember me".
+    pub trusted_device_days: i64,
     /// Key file shared by several instances; `None` uses `secret.key` in the data directory.
     pub secret_key_file: Option<PathBuf>,
     pub mail: MailConfig,

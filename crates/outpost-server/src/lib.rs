@@ -16,6 +16,7 @@ pub mod routes;
 pub mod secret_key;
 pub mod security_headers;
 pub mod state;
+pub mod user_agent;
 
 pub use app::{App, serve};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -5,16 +5,21 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use crate::auth::MaybeUser;
 use crate::auth::session;
 use crate::error::AppError;
 use crate::ops;
-use crate::pages::{account_info, assets, change_password, change_username, home, password_reset, sign_in, sign_out, sign_up};
+use crate::pages::{
+    account_info, assets, change_password, change_username, home, password_reset, second_factor, sign_in, sign_out, sign_up, two_factor,
+};
 use crate::state::AppState;
 use outpost_store::users::Role;
+
+/// The code page, where a user who passed the password gives the second factor.
+pub const SECOND_FACTOR_PATH: &str = "/sign-in/two-factor";
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +28,10 @@ pub enum Access {
     Public,
     /// Anyone; the session, if any, is loaded (sign-in, sign-up, password reset).
     Anonymous,
+    /// A user who passed the password and still owes the second factor.
+    SecondFactorPending,
+    /// Any session, complete or waiting for the second factor (sign-out).
+    AnySession,
     /// Any signed-in user.
     SignedIn,
     /// The Team Master of the account.
@@ -42,7 +51,7 @@ fn route(method: Method, path: &'static str, access: Access, handler: MethodRout
 
 /// The route table.
 pub fn table() -> Vec<RouteSpec> {
-    use Access::{Anonymous, Public, SignedIn, TeamMaster};
+    use Access::{Anonymous, AnySession, Public, SecondFactorPending, SignedIn, TeamMaster};
 
     vec![
         route(Method::GET, "/healthz", Public, get(ops::healthz)),
@@ -58,12 +67,25 @@ pub fn table() -> Vec<RouteSpec> {
         route(Method::POST, "/forgot-password", Anonymous, post(password_reset::submit_request)),
         route(Method::GET, "/reset-password", Anonymous, get(password_reset::show_reset)),
         route(Method::POST, "/reset-password", Anonymous, post(password_reset::submit_reset)),
-        route(Method::POST, "/sign-out", SignedIn, post(sign_out::submit)),
+        route(Method::GET, SECOND_FACTOR_PATH, SecondFactorPending, get(second_factor::show)),
+        route(Method::POST, SECOND_FACTOR_PATH, SecondFactorPending, post(second_factor::submit)),
+        route(Method::POST, "/sign-out", AnySession, post(sign_out::submit)),
         route(Method::GET, "/account", TeamMaster, get(account_info::show)),
         route(Method::POST, "/account", TeamMaster, post(account_info::submit)),
         route(Method::GET, "/security/password", SignedIn, get(change_password::show)),
         route(Method::POST, "/security/password", SignedIn, post(change_password::submit)),
         route(Method::GET, "/security/username", SignedIn, get(change_username::show)),
+        route(Method::GET, "/security/two-factor", SignedIn, get(two_factor::show)),
+        route(Method::GET, "/security/two-factor/enable", SignedIn, get(two_factor::show_enable)),
+        route(Method::POST, "/security/two-factor/enable", SignedIn, post(two_factor::submit_enable)),
+        route(Method::GET, "/security/two-factor/confirm", SignedIn, get(two_factor::show_confirm)),
+        route(Method::POST, "/security/two-factor/confirm", SignedIn, post(two_factor::submit_confirm)),
+        route(Method::GET, "/security/two-factor/qr.png", SignedIn, get(two_factor::qr_png)),
+        route(Method::POST, "/security/two-factor/renew", SignedIn, post(two_factor::submit_renew)),
+        route(Method::POST, "/security/two-factor/recovery-codes", SignedIn, post(two_factor::submit_recovery_codes)),
+        route(Method::GET, "/security/two-factor/disable", SignedIn, get(two_factor::show_disable)),
+        route(Method::POST, "/security/two-factor/disable", SignedIn, post(two_factor::submit_disable)),
+        route(Method::POST, "/security/trusted-devices/{id}/remove", SignedIn, post(two_factor::remove_trusted_device)),
     ]
 }
 
@@ -85,7 +107,15 @@ async fn guard(State(guard): State<GuardState>, mut request: Request, next: Next
     };
 
     match (guard.access, &user) {
-        (Access::SignedIn | Access::TeamMaster, None) => return AppError::Unauthorized.into_response(),
+        (Access::SignedIn | Access::TeamMaster | Access::SecondFactorPending | Access::AnySession, None) => {
+            return AppError::Unauthorized.into_response();
+        }
+        (Access::SignedIn | Access::TeamMaster, Some(user)) if user.second_factor_pending => {
+            return Redirect::to(SECOND_FACTOR_PATH).into_response();
+        }
+        (Access::SecondFactorPending, Some(user)) if !user.second_factor_pending => {
+            return Redirect::to("/").into_response();
+        }
         (Access::TeamMaster, Some(user)) if user.role != Role::TeamMaster => {
             return AppError::Forbidden("Only the Team Master of the account can open this page.".into()).into_response();
         }

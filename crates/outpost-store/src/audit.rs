@@ -17,6 +17,14 @@ pub enum Event {
     UsernameChanged,
     AccountUnlocked,
     BillingDetailsChanged,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    TwoFactorRenewed,
+    TwoFactorReset,
+    RecoveryCodeUsed,
+    RecoveryCodesRegenerated,
+    TrustedDeviceAdded,
+    TrustedDeviceRemoved,
 }
 
 impl Event {
@@ -32,6 +40,14 @@ impl Event {
             Self::UsernameChanged => "username_changed",
             Self::AccountUnlocked => "account_unlocked",
             Self::BillingDetailsChanged => "billing_details_changed",
+            Self::TwoFactorEnabled => "two_factor_enabled",
+            Self::TwoFactorDisabled => "two_factor_disabled",
+            Self::TwoFactorRenewed => "two_factor_renewed",
+            Self::TwoFactorReset => "two_factor_reset",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::TrustedDeviceAdded => "trusted_device_added",
+            Self::TrustedDeviceRemoved => "trusted_device_removed",
         }
     }
 }

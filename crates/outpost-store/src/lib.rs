@@ -10,6 +10,7 @@ pub mod resets;
 pub mod sessions;
 pub mod settings;
 pub mod throttle;
+pub mod two_factor;
 pub mod users;
 
 pub use database::{Backend, Database};

@@ -12,11 +12,10 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../migrations/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") },
+    Migration { version: 2, name: "two_factor", sql: include_str!("../migrations/0002_two_factor.sql") },
+];
 
 /// Splits a migration into statements at semicolons that end a line, skipping comments.
 fn statements(sql: &str) -> Vec<String> {

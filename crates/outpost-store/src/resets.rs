@@ -34,8 +34,8 @@ pub async fn peek(database: &Database, token_hash: &str, now: i64) -> Result<Opt
     Ok(user_id)
 }
 
-/// Uses up the token and sets the new password hash, ending every session of the user, in one
-/// transaction. Returns the user id, or `None` when the token is unknown, used or expired;
+/// Uses up the token and sets the new password hash, ending every session of the user and
+/// removing the user's trusted devices, in one transaction. Returns the user id, or `None` when the token is unknown, used or expired;
 /// of two concurrent calls with one token, only one succeeds.
 pub async fn consume(database: &Database, token_hash: &str, password_hash: &str, now: i64) -> Result<Option<String>, StoreError> {
     let mut transaction = database.pool().begin().await?;
@@ -59,6 +59,11 @@ pub async fn consume(database: &Database, token_hash: &str, password_hash: &str,
         .await?;
 
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(&user_id)
+        .execute(&mut *transaction)
+        .await?;
+
+    sqlx::query("DELETE FROM trusted_devices WHERE user_id = $1")
         .bind(&user_id)
         .execute(&mut *transaction)
         .await?;

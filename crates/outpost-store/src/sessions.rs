@@ -14,6 +14,8 @@ pub struct NewSession<'a> {
     pub expires_at: i64,
     pub client_address: &'a str,
     pub user_agent: &'a str,
+    /// The password was right but the second factor is still owed.
+    pub second_factor_pending: bool,
 }
 
 /// A live session together with the user it belongs to.
@@ -26,12 +28,13 @@ pub struct SessionUser {
     pub account_id: String,
     pub username: String,
     pub role: Role,
+    pub second_factor_pending: bool,
 }
 
 pub async fn insert(database: &Database, session: NewSession<'_>) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, client_address, user_agent) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7)",
+        "INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at, expires_at, client_address, user_agent, \
+         second_factor_pending) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)",
     )
     .bind(session.id)
     .bind(session.token_hash)
@@ -40,6 +43,7 @@ pub async fn insert(database: &Database, session: NewSession<'_>) -> Result<(), 
     .bind(session.expires_at)
     .bind(session.client_address)
     .bind(session.user_agent)
+    .bind(i64::from(session.second_factor_pending))
     .execute(database.pool())
     .await?;
     Ok(())
@@ -47,7 +51,8 @@ pub async fn insert(database: &Database, session: NewSession<'_>) -> Result<(), 
 
 pub async fn find_by_token_hash(database: &Database, token_hash: &str) -> Result<Option<SessionUser>, StoreError> {
     let row = sqlx::query(
-        "SELECT s.id AS session_id, s.last_seen_at, s.expires_at, u.id AS user_id, u.account_id, u.username, u.role \
+        "SELECT s.id AS session_id, s.last_seen_at, s.expires_at, s.second_factor_pending, u.id AS user_id, u.account_id, \
+         u.username, u.role \
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
     )
     .bind(token_hash)
@@ -56,6 +61,7 @@ pub async fn find_by_token_hash(database: &Database, token_hash: &str) -> Result
 
     let Some(row) = row else { return Ok(None) };
     let role: String = row.try_get("role")?;
+    let second_factor_pending: i64 = row.try_get("second_factor_pending")?;
     Ok(Some(SessionUser {
         session_id: row.try_get("session_id")?,
         last_seen_at: row.try_get("last_seen_at")?,
@@ -64,6 +70,7 @@ pub async fn find_by_token_hash(database: &Database, token_hash: &str) -> Result
         account_id: row.try_get("account_id")?,
         username: row.try_get("username")?,
         role: if role == "team_master" { Role::TeamMaster } else { Role::TeamMember },
+        second_factor_pending: second_factor_pending != 0,
     }))
 }
 

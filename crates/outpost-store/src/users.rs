@@ -157,8 +157,8 @@ pub async fn record_sign_in(database: &Database, user_id: &str, now: i64) -> Res
     Ok(())
 }
 
-/// Sets a new password and ends the user's sessions, all but `keep_session_id` when given,
-/// in one transaction.
+/// Sets a new password, ends the user's sessions (all but `keep_session_id` when given) and
+/// removes the user's trusted devices, in one transaction.
 pub async fn change_password(
     database: &Database,
     user_id: &str,
@@ -178,6 +178,11 @@ pub async fn change_password(
     sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
         .bind(user_id)
         .bind(keep_session_id.unwrap_or(""))
+        .execute(&mut *transaction)
+        .await?;
+
+    sqlx::query("DELETE FROM trusted_devices WHERE user_id = $1")
+        .bind(user_id)
         .execute(&mut *transaction)
         .await?;
 

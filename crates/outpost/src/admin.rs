@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use outpost_domain::email::{EmailAddress, normalize};
 use outpost_store::audit::{self, Entry, Event};
 use outpost_store::throttle::{self, Scope};
+use outpost_store::two_factor;
 use outpost_store::users::{self, UsernameChange};
 use outpost_store::Database;
 
@@ -23,6 +24,7 @@ fn now() -> i64 {
 pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::Unlock { username, storage } => unlock(&username, &storage).await,
+        AdminCommand::ResetTwoFactor { username, storage } => reset_two_factor(&username, &storage).await,
         AdminCommand::ChangeUsername { old, new, storage } => change_username(&old, &new, &storage).await,
     }
 }
@@ -49,6 +51,35 @@ async fn unlock(username: &str, storage: &StorageArgs) -> anyhow::Result<()> {
         println!("Unlocked {}: failed sign-ins cleared.", user.username);
     } else {
         println!("{} was not locked and had no failed sign-ins; nothing changed.", user.username);
+    }
+    database.close().await;
+    Ok(())
+}
+
+async fn reset_two_factor(username: &str, storage: &StorageArgs) -> anyhow::Result<()> {
+    let database = open(storage).await?;
+    let Some(user) = users::find_by_username(&database, &normalize(username)).await? else {
+        bail!("no user has the username {username:?}");
+    };
+
+    let was_enabled = two_factor::disable(&database, &user.id).await?;
+    let ended = outpost_store::sessions::delete_for_user(&database, &user.id).await?;
+    let detail = format!("two-factor was {}; {ended} session(s) ended", if was_enabled { "on" } else { "off" });
+    let entry = Entry {
+        actor: "support",
+        user_id: Some(&user.id),
+        account_id: Some(&user.account_id),
+        client_address: None,
+        detail: &detail,
+    };
+    audit::record(&database, Event::TwoFactorReset, entry, now()).await?;
+    tracing::info!(user.id = %user.id, "support reset two-factor authentication");
+
+    if was_enabled {
+        println!("Reset two-factor authentication of {}: key, recovery codes and trusted devices removed, {ended} session(s) ended.", user.username);
+        println!("The user signs in with the password alone and can set up two-factor again on the Two-factor page.");
+    } else {
+        println!("{} had no two-factor authentication; trusted devices cleared, {ended} session(s) ended.", user.username);
     }
     database.close().await;
     Ok(())

@@ -47,6 +47,15 @@ pub enum AdminCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Turn off a user's two-factor authentication after an identity check: the
+    /// authenticator key, recovery codes and trusted devices are removed.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor {
+        /// The username (email address).
+        username: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
     /// Change a user's username; the user's sessions end.
     ChangeUsername {
         /// The current username (email address).
@@ -125,6 +134,14 @@ pub struct ServeArgs {
     /// Hours after sign-in after which a session ends, however active.
     #[arg(long, env = "OUTPOST_SESSION_ABSOLUTE_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub session_absolute_hours: u32,
+
+    /// Issuer name that authenticator apps show beside the code; must not contain a colon.
+    #[arg(long, env = "OUTPOST_TOTP_ISSUER", default_value = "Outpost")]
+    pub totp_issuer: String,
+
+    /// Days a browser stays trusted after "Remember me" at two-factor sign-in.
+    #[arg(long, env = "OUTPOST_TRUSTED_DEVICE_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub trusted_device_days: u32,
 
     /// File with the secret key (32 bytes, base64) shared by every instance. Default:
     /// secret.key in the data directory, created on first start.

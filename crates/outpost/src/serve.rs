@@ -61,6 +61,12 @@ fn server_config(args: &ServeArgs, public_url: String) -> anyhow::Result<ServerC
         None => None,
     };
 
+    let issuer = args.totp_issuer.trim();
+    if issuer.is_empty() {
+        bail!("OUTPOST_TOTP_ISSUER is empty: set a name such as your service's, for example \"Outpost\"");
+    }
+    outpost_domain::totp::check_issuer(issuer).map_err(|error| anyhow::anyhow!("OUTPOST_TOTP_ISSUER is invalid: {error}"))?;
+
     Ok(ServerConfig {
         data_dir: args.storage.data_dir.clone(),
         database_url: args.storage.database_url(),
@@ -69,6 +75,8 @@ fn server_config(args: &ServeArgs, public_url: String) -> anyhow::Result<ServerC
         trusted_proxies,
         session_idle_seconds: i64::from(args.session_idle_minutes) * 60,
         session_absolute_seconds: i64::from(args.session_absolute_hours) * 3600,
+        totp_issuer: issuer.to_owned(),
+        trusted_device_days: i64::from(args.trusted_device_days),
         secret_key_file: args.secret_key_file.clone(),
         mail: MailConfig { from: args.mail_from.clone(), smtp },
     })

@@ -19,7 +19,8 @@ pub const SESSION_COOKIE: &str = "outpost_session";
 /// per request.
 const TOUCH_INTERVAL_SECONDS: i64 = 60;
 
-/// The signed-in user of a request on a route that requires one.
+/// The user of a request on a route that requires a session: a signed-in user, or on the
+/// code page a user who still owes the second factor.
 #[derive(Debug, Clone)]
 pub struct CurrentUser(pub SessionUser);
 
@@ -78,11 +79,13 @@ pub async fn load(state: &AppState, headers: &HeaderMap) -> Result<Option<Sessio
 }
 
 /// Starts a new session for the user and returns the `Set-Cookie` value carrying its token.
+/// A session with `second_factor_pending` reaches only the code page and sign-out.
 pub async fn start(
     state: &AppState,
     user_id: &str,
     client_address: &str,
     user_agent: &str,
+    second_factor_pending: bool,
 ) -> Result<HeaderValue, AppError> {
     let token = Token::generate();
     let now = state.now();
@@ -99,6 +102,7 @@ pub async fn start(
             expires_at: now + state.config.session_absolute_seconds,
             client_address,
             user_agent: &user_agent,
+            second_factor_pending,
         },
     )
     .await?;

@@ -6,9 +6,11 @@ pub mod change_password;
 pub mod change_username;
 pub mod home;
 pub mod password_reset;
+pub mod second_factor;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
+pub mod two_factor;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -25,6 +27,8 @@ use crate::error::AppError;
 pub struct Chrome {
     pub username: Option<String>,
     pub is_team_master: bool,
+    /// The session still owes the second factor, so the navigation offers only sign-out.
+    pub second_factor_pending: bool,
     pub csrf_token: String,
     pub section: &'static str,
 }
@@ -34,6 +38,7 @@ impl Chrome {
         Self {
             username: user.map(|user| user.username.clone()),
             is_team_master: user.is_some_and(|user| user.role == Role::TeamMaster),
+            second_factor_pending: user.is_some_and(|user| user.second_factor_pending),
             csrf_token: csrf.0.clone(),
             section,
         }

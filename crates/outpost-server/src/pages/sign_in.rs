@@ -16,7 +16,9 @@ use serde::Deserialize;
 
 use crate::auth::csrf::CsrfToken;
 use crate::auth::password_hashing::Verification;
-use crate::auth::{MaybeUser, session, throttle};
+use crate::auth::{self, MaybeUser, session, throttle};
+use crate::routes::SECOND_FACTOR_PATH;
+use outpost_store::two_factor;
 use crate::client_address::ClientAddress;
 use crate::clock::format_wait;
 use crate::error::AppError;
@@ -121,19 +123,48 @@ pub async fn submit(
     }
 
     let user_agent = headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default();
-    let cookie = session::start(&state, &user.id, &address, user_agent).await?;
+    let has_two_factor = two_factor::credential(&state.database, &user.id).await?.is_some();
+    let trusted = has_two_factor && auth::two_factor::is_trusted_device(&state, &user.id, &headers).await?;
+
+    if has_two_factor && !trusted {
+        let cookie = session::start(&state, &user.id, &address, user_agent, true).await?;
+        tracing::info!(user.id = %user.id, "password accepted; asking for the second factor");
+        let location = HeaderValue::from_static(SECOND_FACTOR_PATH);
+        return Ok((StatusCode::SEE_OTHER, [(SET_COOKIE, cookie), (LOCATION, location)]).into_response());
+    }
+
+    let detail = if trusted { "password on a trusted device" } else { "password" };
+    complete_sign_in(&state, &user, &address, user_agent, detail, Vec::new()).await
+}
+
+/// Starts a full session after every required factor, records the sign-in and sends the user
+/// to their first page. `extra_cookies` are added to the response (a trusted-device cookie).
+pub(crate) async fn complete_sign_in(
+    state: &AppState,
+    user: &users::User,
+    address: &str,
+    user_agent: &str,
+    detail: &str,
+    extra_cookies: Vec<HeaderValue>,
+) -> Result<Response, AppError> {
+    let now = state.now();
+    let cookie = session::start(state, &user.id, address, user_agent, false).await?;
     users::record_sign_in(&state.database, &user.id, now).await?;
 
     let entry = Entry {
         actor: &user.username,
         user_id: Some(&user.id),
         account_id: Some(&user.account_id),
-        client_address: Some(&address),
-        detail: "",
+        client_address: Some(address),
+        detail,
     };
     audit::record(&state.database, Event::SignInSucceeded, entry, now).await?;
     tracing::info!(user.id = %user.id, "signed in");
 
     let target = if user.role == Role::TeamMaster { "/account" } else { "/security/password" };
-    Ok((StatusCode::SEE_OTHER, [(SET_COOKIE, cookie), (LOCATION, HeaderValue::from_static(target))]).into_response())
+    let mut response = (StatusCode::SEE_OTHER, [(SET_COOKIE, cookie), (LOCATION, HeaderValue::from_static(target))]).into_response();
+    for extra in extra_cookies {
+        response.headers_mut().append(SET_COOKIE, extra);
+    }
+    Ok(response)
 }

@@ -105,7 +105,7 @@ pub async fn submit(
     };
 
     let user_agent = headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default();
-    let cookie = session::start(&state, &user.id, &address, user_agent).await?;
+    let cookie = session::start(&state, &user.id, &address, user_agent, false).await?;
 
     let entry = Entry {
         actor: &user.username,

@@ -13,3 +13,4 @@ mod sessions;
 mod sign_in;
 mod sign_up;
 mod startup;
+mod two_factor;
