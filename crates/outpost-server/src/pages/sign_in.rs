@@ -134,7 +134,7 @@ pub async fn submit(
     }
 
     let detail = if trusted { "password on a trusted device" } else { "password" };
-    complete_sign_in(&state, &user, &address, user_agent, detail, Vec::new()).await
+    complete_sign_in(&state, user, &address, user_agent, detail, Vec::new()).await
 }
 
 /// Starts a full session after every required factor, records the sign-in and sends the user
