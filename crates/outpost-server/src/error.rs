@@ -19,6 +19,8 @@ pub enum AppError {
     Forbidden(String),
     #[error("not found")]
     NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -57,6 +59,7 @@ impl AppError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -78,6 +81,7 @@ impl IntoResponse for AppError {
             Self::Unauthorized => ("Sign-in required", "Sign in to continue.".to_owned()),
             Self::Forbidden(message) => ("Not allowed", message.clone()),
             Self::NotFound => ("Page not found", "There is no page at this address.".to_owned()),
+            Self::Conflict(message) => ("Not possible", message.clone()),
             Self::PayloadTooLarge => (
                 "Request too large",
                 "The submitted form is larger than the 64 KiB limit. Shorten the text and submit it again.".to_owned(),

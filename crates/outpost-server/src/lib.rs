@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client_address;
 pub mod clock;
 pub mod config;
+pub mod csv;
 pub mod error;
 pub mod form;
 pub mod mail;

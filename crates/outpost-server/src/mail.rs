@@ -81,11 +81,17 @@ impl Mailer {
                 transport.send(message).await.context("SMTP delivery failed")?;
             }
             Transport::Outbox(folder) => {
-                let name = format!("{}.eml", uuid::Uuid::now_v7());
-                let path = folder.join(name);
-                tokio::fs::write(&path, message.formatted())
+                // Written under a temporary name and renamed, so a reader of the outbox never
+                // sees a half-written message.
+                let name = uuid::Uuid::now_v7().to_string();
+                let partial = folder.join(format!(".{name}.partial"));
+                let path = folder.join(format!("{name}.eml"));
+                tokio::fs::write(&partial, message.formatted())
                     .await
-                    .with_context(|| format!("failed to write {}", path.display()))?;
+                    .with_context(|| format!("failed to write {}", partial.display()))?;
+                tokio::fs::rename(&partial, &path)
+                    .await
+                    .with_context(|| format!("failed to move {} to {}", partial.display(), path.display()))?;
                 tracing::info!(path = %path.display(), "wrote message to the outbox");
             }
         }

@@ -13,13 +13,17 @@ use crate::auth::session;
 use crate::error::AppError;
 use crate::ops;
 use crate::pages::{
-    account_info, assets, change_password, change_username, home, password_reset, second_factor, sign_in, sign_out, sign_up, two_factor,
+    account_info, assets, change_password, change_username, home, invitations, password_reset, second_factor, sign_in, sign_out, sign_up,
+    team, two_factor,
 };
 use crate::state::AppState;
 use outpost_store::users::Role;
 
 /// The code page, where a user who passed the password gives the second factor.
 pub const SECOND_FACTOR_PATH: &str = "/sign-in/two-factor";
+
+/// The two-factor page, where a user who must have two-factor sets it up.
+pub const TWO_FACTOR_SETUP_PATH: &str = "/security/two-factor";
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +36,9 @@ pub enum Access {
     SecondFactorPending,
     /// Any session, complete or waiting for the second factor (sign-out).
     AnySession,
-    /// Any signed-in user.
+    /// Any signed-in user, also one who must still set up two-factor (the setup pages).
+    TwoFactorSetup,
+    /// Any signed-in user who has set up two-factor where it is required.
     SignedIn,
     /// The Team Master of the account.
     TeamMaster,
@@ -51,7 +57,7 @@ fn route(method: Method, path: &'static str, access: Access, handler: MethodRout
 
 /// The route table.
 pub fn table() -> Vec<RouteSpec> {
-    use Access::{Anonymous, AnySession, Public, SecondFactorPending, SignedIn, TeamMaster};
+    use Access::{Anonymous, AnySession, Public, SecondFactorPending, SignedIn, TeamMaster, TwoFactorSetup};
 
     vec![
         route(Method::GET, "/healthz", Public, get(ops::healthz)),
@@ -75,17 +81,31 @@ pub fn table() -> Vec<RouteSpec> {
         route(Method::GET, "/security/password", SignedIn, get(change_password::show)),
         route(Method::POST, "/security/password", SignedIn, post(change_password::submit)),
         route(Method::GET, "/security/username", SignedIn, get(change_username::show)),
-        route(Method::GET, "/security/two-factor", SignedIn, get(two_factor::show)),
-        route(Method::GET, "/security/two-factor/enable", SignedIn, get(two_factor::show_enable)),
-        route(Method::POST, "/security/two-factor/enable", SignedIn, post(two_factor::submit_enable)),
-        route(Method::GET, "/security/two-factor/confirm", SignedIn, get(two_factor::show_confirm)),
-        route(Method::POST, "/security/two-factor/confirm", SignedIn, post(two_factor::submit_confirm)),
-        route(Method::GET, "/security/two-factor/qr.png", SignedIn, get(two_factor::qr_png)),
+        route(Method::GET, TWO_FACTOR_SETUP_PATH, TwoFactorSetup, get(two_factor::show)),
+        route(Method::GET, "/security/two-factor/enable", TwoFactorSetup, get(two_factor::show_enable)),
+        route(Method::POST, "/security/two-factor/enable", TwoFactorSetup, post(two_factor::submit_enable)),
+        route(Method::GET, "/security/two-factor/confirm", TwoFactorSetup, get(two_factor::show_confirm)),
+        route(Method::POST, "/security/two-factor/confirm", TwoFactorSetup, post(two_factor::submit_confirm)),
+        route(Method::GET, "/security/two-factor/qr.png", TwoFactorSetup, get(two_factor::qr_png)),
         route(Method::POST, "/security/two-factor/renew", SignedIn, post(two_factor::submit_renew)),
         route(Method::POST, "/security/two-factor/recovery-codes", SignedIn, post(two_factor::submit_recovery_codes)),
         route(Method::GET, "/security/two-factor/disable", SignedIn, get(two_factor::show_disable)),
         route(Method::POST, "/security/two-factor/disable", SignedIn, post(two_factor::submit_disable)),
         route(Method::POST, "/security/trusted-devices/{id}/remove", SignedIn, post(two_factor::remove_trusted_device)),
+        route(Method::GET, "/invitation", Anonymous, get(invitations::show_accept)),
+        route(Method::POST, "/invitation", Anonymous, post(invitations::submit_accept)),
+        route(Method::GET, "/team", TeamMaster, get(team::show)),
+        route(Method::GET, "/team/members.csv", TeamMaster, get(team::export_csv)),
+        route(Method::POST, "/team/two-factor", TeamMaster, post(team::submit_team_requirement)),
+        route(Method::GET, "/team/invite", TeamMaster, get(invitations::show_invite)),
+        route(Method::POST, "/team/invite", TeamMaster, post(invitations::submit_invite)),
+        route(Method::POST, "/team/invitations/{id}/resend", TeamMaster, post(invitations::resend)),
+        route(Method::POST, "/team/invitations/{id}/cancel", TeamMaster, post(invitations::cancel)),
+        route(Method::POST, "/team/members/{id}/two-factor", TeamMaster, post(team::submit_member_requirement)),
+        route(Method::GET, "/team/members/{id}/reset-two-factor", TeamMaster, get(team::show_reset_two_factor)),
+        route(Method::POST, "/team/members/{id}/reset-two-factor", TeamMaster, post(team::submit_reset_two_factor)),
+        route(Method::GET, "/team/members/{id}/remove", TeamMaster, get(team::show_remove)),
+        route(Method::POST, "/team/members/{id}/remove", TeamMaster, post(team::submit_remove)),
     ]
 }
 
@@ -107,11 +127,15 @@ async fn guard(State(guard): State<GuardState>, mut request: Request, next: Next
     };
 
     match (guard.access, &user) {
-        (Access::SignedIn | Access::TeamMaster | Access::SecondFactorPending | Access::AnySession, None) => {
+        (Access::SignedIn | Access::TwoFactorSetup | Access::TeamMaster | Access::SecondFactorPending | Access::AnySession, None) => {
             return AppError::Unauthorized.into_response();
         }
-        (Access::SignedIn | Access::TeamMaster, Some(user)) if user.second_factor_pending => {
+        (Access::SignedIn | Access::TwoFactorSetup | Access::TeamMaster, Some(user)) if user.second_factor_pending => {
             return Redirect::to(SECOND_FACTOR_PATH).into_response();
+        }
+        // Two-factor is required and missing: only its setup and sign-out are open.
+        (Access::SignedIn | Access::TeamMaster, Some(user)) if user.must_set_up_two_factor() => {
+            return Redirect::to(TWO_FACTOR_SETUP_PATH).into_response();
         }
         (Access::SecondFactorPending, Some(user)) if !user.second_factor_pending => {
             return Redirect::to("/").into_response();

@@ -25,6 +25,13 @@ pub enum Event {
     RecoveryCodesRegenerated,
     TrustedDeviceAdded,
     TrustedDeviceRemoved,
+    MemberInvited,
+    InvitationResent,
+    InvitationCancelled,
+    InvitationAccepted,
+    MemberRemoved,
+    MemberTwoFactorRequirementChanged,
+    TeamTwoFactorRequirementChanged,
 }
 
 impl Event {
@@ -48,6 +55,13 @@ impl Event {
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::TrustedDeviceAdded => "trusted_device_added",
             Self::TrustedDeviceRemoved => "trusted_device_removed",
+            Self::MemberInvited => "member_invited",
+            Self::InvitationResent => "invitation_resent",
+            Self::InvitationCancelled => "invitation_cancelled",
+            Self::InvitationAccepted => "invitation_accepted",
+            Self::MemberRemoved => "member_removed",
+            Self::MemberTwoFactorRequirementChanged => "member_two_factor_requirement_changed",
+            Self::TeamTwoFactorRequirementChanged => "team_two_factor_requirement_changed",
         }
     }
 }

@@ -9,6 +9,7 @@ mod migrations;
 pub mod resets;
 pub mod sessions;
 pub mod settings;
+pub mod team;
 pub mod throttle;
 pub mod two_factor;
 pub mod users;

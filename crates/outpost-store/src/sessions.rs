@@ -29,6 +29,16 @@ pub struct SessionUser {
     pub username: String,
     pub role: Role,
     pub second_factor_pending: bool,
+    /// Two-factor is required of this user, by the Team Master or team-wide.
+    pub two_factor_required: bool,
+    pub has_two_factor: bool,
+}
+
+impl SessionUser {
+    /// Whether the user must set up two-factor before reaching anything else.
+    pub fn must_set_up_two_factor(&self) -> bool {
+        self.two_factor_required && !self.has_two_factor
+    }
 }
 
 pub async fn insert(database: &Database, session: NewSession<'_>) -> Result<(), StoreError> {
@@ -52,8 +62,10 @@ pub async fn insert(database: &Database, session: NewSession<'_>) -> Result<(), 
 pub async fn find_by_token_hash(database: &Database, token_hash: &str) -> Result<Option<SessionUser>, StoreError> {
     let row = sqlx::query(
         "SELECT s.id AS session_id, s.last_seen_at, s.expires_at, s.second_factor_pending, u.id AS user_id, u.account_id, \
-         u.username, u.role \
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+         u.username, u.role, u.two_factor_required, a.require_two_factor, \
+         CAST(CASE WHEN t.user_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_two_factor \
+         FROM sessions s JOIN users u ON u.id = s.user_id JOIN accounts a ON a.id = u.account_id \
+         LEFT JOIN totp_credentials t ON t.user_id = u.id WHERE s.token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(database.pool())
@@ -62,6 +74,9 @@ pub async fn find_by_token_hash(database: &Database, token_hash: &str) -> Result
     let Some(row) = row else { return Ok(None) };
     let role: String = row.try_get("role")?;
     let second_factor_pending: i64 = row.try_get("second_factor_pending")?;
+    let member_required: i64 = row.try_get("two_factor_required")?;
+    let account_required: i64 = row.try_get("require_two_factor")?;
+    let has_two_factor: i64 = row.try_get("has_two_factor")?;
     Ok(Some(SessionUser {
         session_id: row.try_get("session_id")?,
         last_seen_at: row.try_get("last_seen_at")?,
@@ -71,6 +86,8 @@ pub async fn find_by_token_hash(database: &Database, token_hash: &str) -> Result
         username: row.try_get("username")?,
         role: if role == "team_master" { Role::TeamMaster } else { Role::TeamMember },
         second_factor_pending: second_factor_pending != 0,
+        two_factor_required: member_required != 0 || account_required != 0,
+        has_two_factor: has_two_factor != 0,
     }))
 }
 

@@ -15,6 +15,8 @@ pub enum Scope {
     SignUpAddress,
     /// Password reset requests from a client address.
     ResetAddress,
+    /// Invitations of one account that hit an address taken by another account.
+    InvitationTaken,
 }
 
 impl Scope {
@@ -24,6 +26,7 @@ impl Scope {
             Self::ClientAddress => "client_address",
             Self::SignUpAddress => "sign_up_address",
             Self::ResetAddress => "reset_address",
+            Self::InvitationTaken => "invitation_taken",
         }
     }
 }

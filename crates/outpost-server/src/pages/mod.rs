@@ -5,11 +5,13 @@ pub mod assets;
 pub mod change_password;
 pub mod change_username;
 pub mod home;
+pub mod invitations;
 pub mod password_reset;
 pub mod second_factor;
 pub mod sign_in;
 pub mod sign_out;
 pub mod sign_up;
+pub mod team;
 pub mod two_factor;
 
 use askama::Template;

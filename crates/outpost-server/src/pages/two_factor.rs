@@ -49,6 +49,8 @@ pub struct DeviceRow {
 struct StatusPage {
     chrome: Chrome,
     status: Option<Status>,
+    /// Two-factor is required of the user, so it cannot be turned off.
+    required: bool,
     devices: Vec<DeviceRow>,
     trusted_days: i64,
     errors: FieldErrors,
@@ -136,6 +138,7 @@ async fn status_page(state: &AppState, user: &SessionUser, csrf: &CsrfToken) -> 
     Ok(StatusPage {
         chrome: Chrome::new(Some(user), csrf, SECTION),
         status,
+        required: user.two_factor_required,
         devices,
         trusted_days: state.config.trusted_device_days,
         errors: FieldErrors::new(),
@@ -409,7 +412,12 @@ fn disable_page(user: &SessionUser, csrf: &CsrfToken) -> PasswordPage {
     }
 }
 
+const REQUIRED_BY_TEAM_MASTER: &str = "Your Team Master requires two-factor authentication of you, so it cannot be turned off.";
+
 pub async fn show_disable(State(state): State<AppState>, CurrentUser(user): CurrentUser, csrf: CsrfToken) -> Result<Response, AppError> {
+    if user.two_factor_required {
+        return Err(AppError::Conflict(REQUIRED_BY_TEAM_MASTER.to_owned()));
+    }
     if two_factor::credential(&state.database, &user.user_id).await?.is_none() {
         return Ok(Redirect::to("/security/two-factor").into_response());
     }
@@ -423,6 +431,9 @@ pub async fn submit_disable(
     client: ClientAddress,
     form: Form,
 ) -> Result<Response, AppError> {
+    if user.two_factor_required {
+        return Err(AppError::Conflict(REQUIRED_BY_TEAM_MASTER.to_owned()));
+    }
     if two_factor::credential(&state.database, &user.user_id).await?.is_none() {
         return Ok(Redirect::to("/security/two-factor").into_response());
     }

@@ -120,7 +120,7 @@ impl TestApp {
     /// The messages written to the outbox, oldest first.
     pub fn outbox(&self) -> Vec<String> {
         let mut entries: Vec<_> = std::fs::read_dir(self.data_dir.join("outbox"))
-            .map(|dir| dir.filter_map(Result::ok).map(|entry| entry.path()).collect())
+            .map(|dir| dir.filter_map(Result::ok).map(|entry| entry.path()).filter(|path| path.extension().is_some_and(|ext| ext == "eml")).collect())
             .unwrap_or_default();
         entries.sort();
         entries.iter().filter_map(|path| std::fs::read_to_string(path).ok()).collect()
@@ -136,6 +136,13 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("the outbox did not reach {count} messages");
+    }
+
+    /// The first line of the newest message that contains `marker`, trimmed.
+    pub async fn link_in_mail(&self, count: usize, marker: &str) -> String {
+        let messages = self.wait_for_mail(count).await;
+        let message = messages.last().unwrap();
+        message.lines().find(|line| line.contains(marker)).unwrap().trim().to_owned()
     }
 
     /// The reset link in the newest message.

@@ -13,4 +13,5 @@ mod sessions;
 mod sign_in;
 mod sign_up;
 mod startup;
+mod team;
 mod two_factor;

@@ -25,14 +25,14 @@ fn recovery_codes(page: &str) -> Vec<String> {
     page[start..end].split("<li>").skip(1).map(|item| item.split("</li>").next().unwrap().trim().to_owned()).collect()
 }
 
-struct Enabled {
-    secret: TotpSecret,
-    codes: Vec<String>,
+pub(crate) struct Enabled {
+    pub(crate) secret: TotpSecret,
+    pub(crate) codes: Vec<String>,
 }
 
 /// Turns two-factor on for the signed-in browser; the clock then moves to the next step so
 /// the next code is fresh.
-async fn enable(app: &TestApp, browser: &Browser, remember: bool) -> Enabled {
+pub(crate) async fn enable(app: &TestApp, browser: &Browser, remember: bool) -> Enabled {
     let started = browser.submit("/security/two-factor/enable", &[("password", PASSWORD)]).await;
     assert_eq!(started.location(), Some("/security/two-factor/confirm"));
     let confirm = browser.get("/security/two-factor/confirm").await;
