@@ -4,7 +4,8 @@
 #   OUTPOST_BIN           path of the binary; default ../target/release/outpost from this folder
 #   OUTPOST_DATABASE_URL  postgres://USER@127.0.0.1:PORT/DB to run on PostgreSQL, where the
 #                         suite creates a fresh database per server start; unset runs on SQLite
-#   CI=true               makes a missing chromium or psql fail the run instead of skipping it
+#   CI=true               makes a missing chromium, psql, oathtool or zbarimg fail the run
+#                         instead of skipping the tests that need it
 set -euo pipefail
 
 e2e_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -83,3 +83,29 @@ export async function waitForMessageLine(outbox, previousNames, findLine, timeou
     await sleep(100);
   }
 }
+
+/** Reads every .eml file in `outbox`, oldest first, as { name, headers, body }. */
+export function readMessages(outbox) {
+  return listMessages(outbox).map((name) => ({ name, ...parseMessage(readFileSync(path.join(outbox, name), 'utf8')) }));
+}
+
+/**
+ * Waits until `outbox` contains a message with each subject in `subjects` and returns all
+ * messages of `outbox` as readMessages does. Polling covers messages that the server sends
+ * in the background.
+ */
+export async function waitForSubjects(outbox, subjects, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const messages = readMessages(outbox);
+    const found = new Set(messages.map((message) => message.headers.subject));
+    const missing = subjects.filter((subject) => !found.has(subject));
+    if (missing.length === 0) {
+      return messages;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`waited ${timeoutMs / 1000} s for messages in ${outbox}, but these subjects are missing: ${JSON.stringify(missing)}; subjects found: ${JSON.stringify([...found])}`);
+    }
+    await sleep(100);
+  }
+}

@@ -36,14 +36,22 @@ function describeExit(child) {
 }
 
 /**
- * Runs `outpost serve` with `dataDir` and, when given, `databaseUrl`. The server's standard
- * error goes to `logPath`. Returns { url, stop } once the server prints its address; `stop`
- * sends SIGTERM and rejects unless the server exits with code 0.
+ * Runs `outpost serve` with `dataDir` and, when given, `databaseUrl`. `settings` contains
+ * further OUTPOST_* environment variables for the server, such as
+ * { OUTPOST_TOTP_ISSUER: 'A&B Networks' }. The server's standard error goes to `logPath`.
+ * Returns { url, stop } once the server prints its address; `stop` sends SIGTERM and rejects
+ * unless the server exits with code 0.
  */
-export async function startServer({ dataDir, databaseUrl, logPath }) {
+export async function startServer({ dataDir, databaseUrl, logPath, settings = {} }) {
   // Inherited OUTPOST_* settings (an SMTP host, a public URL) would change where the server
   // sends mail and links, so the child gets only the settings given here.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OUTPOST_')));
+  for (const [name, value] of Object.entries(settings)) {
+    if (!name.startsWith('OUTPOST_') || name === 'OUTPOST_DATABASE_URL') {
+      throw new Error(`invalid server setting ${JSON.stringify(name)}: settings must be OUTPOST_* variables, and the database URL goes in databaseUrl`);
+    }
+    env[name] = value;
+  }
   if (databaseUrl !== undefined) {
     env.OUTPOST_DATABASE_URL = databaseUrl;
   }
