@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use outpost_domain::billing::BillingDetailsInput;
 use outpost_domain::country::all_countries;
 use outpost_domain::FieldErrors;
-use outpost_store::audit::{self, Entry, Event};
+use outpost_store::audit::{self, Event};
 use outpost_store::billing;
 use serde::Deserialize;
 
@@ -18,7 +18,7 @@ use crate::auth::csrf::CsrfToken;
 use crate::client_address::ClientAddress;
 use crate::error::AppError;
 use crate::form::Form;
-use crate::pages::{Chrome, render};
+use crate::pages::{Chrome, render, session_audit_entry};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -105,13 +105,7 @@ pub async fn submit(
     billing::save(&state.database, &user.account_id, &details, now).await?;
 
     let address = client.text();
-    let entry = Entry {
-        actor: &user.username,
-        user_id: Some(&user.user_id),
-        account_id: Some(&user.account_id),
-        client_address: Some(&address),
-        detail: "",
-    };
+    let entry = session_audit_entry(&user, &address, "");
     audit::record(&state.database, Event::BillingDetailsChanged, entry, now).await?;
     tracing::info!(account.id = %user.account_id, "billing details saved");
 

@@ -3,14 +3,14 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header::{LOCATION, RETRY_AFTER};
+use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use outpost_domain::email::{EmailAddress, normalize};
-use outpost_domain::password::{Password, check_new_password};
+use outpost_domain::password::Password;
 use outpost_domain::throttle::Verdict;
 use outpost_domain::FieldErrors;
-use outpost_store::audit::{self, Entry, Event};
+use outpost_store::audit::{self, Event};
 use outpost_store::users;
 use serde::Deserialize;
 
@@ -21,7 +21,7 @@ use crate::client_address::ClientAddress;
 use crate::clock::format_wait;
 use crate::error::AppError;
 use crate::form::Form;
-use crate::pages::{Chrome, render};
+use crate::pages::{Chrome, new_password, render, render_throttled, session_audit_entry};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -63,9 +63,7 @@ pub async fn submit(
         Verdict::Allowed => {}
         Verdict::Wait(seconds) => {
             page.alert = Some(format!("Too many wrong current passwords. Try again in {}.", format_wait(seconds)));
-            let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page)?;
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-            return Ok(response);
+            return render_throttled(&page, seconds);
         }
         Verdict::Locked => {
             page.alert = Some(super::sign_in::lock_message(&state));
@@ -81,16 +79,7 @@ pub async fn submit(
     }
 
     let username = EmailAddress::parse(&user.username).map_err(|error| AppError::Internal(anyhow::anyhow!("stored username is invalid: {error}")))?;
-    let new_password = match check_new_password(form.text("new_password"), &username) {
-        Ok(password) => Some(password),
-        Err(error) => {
-            page.errors.add("new_password", error.to_string());
-            None
-        }
-    };
-    if form.text("new_password") != form.text("password_confirmation") {
-        page.errors.add("password_confirmation", "The two new passwords do not match.");
-    }
+    let new_password = new_password(&form, "new_password", "password_confirmation", &username, &mut page.errors);
     let Some(new_password) = new_password.filter(|_| page.errors.is_empty()) else {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
@@ -100,13 +89,7 @@ pub async fn submit(
     users::change_password(&state.database, &user.user_id, &password_hash, Some(&user.session_id), now).await?;
     throttle::record_password_success(&state, &username_key, &address).await?;
 
-    let entry = Entry {
-        actor: &user.username,
-        user_id: Some(&user.user_id),
-        account_id: Some(&user.account_id),
-        client_address: Some(&address),
-        detail: "other sessions ended",
-    };
+    let entry = session_audit_entry(&user, &address, "other sessions ended");
     audit::record(&state.database, Event::PasswordChanged, entry, now).await?;
     tracing::info!(user.id = %user.user_id, "password changed");
 

@@ -3,15 +3,14 @@
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{LOCATION, RETRY_AFTER, SET_COOKIE, USER_AGENT};
+use axum::http::header::{LOCATION, SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use outpost_domain::FieldErrors;
 use outpost_domain::email::EmailAddress;
 use outpost_domain::fields::required_line;
-use outpost_domain::password::check_new_password;
 use outpost_domain::throttle::Verdict;
-use outpost_store::audit::{self, Entry, Event};
+use outpost_store::audit::{self, Event};
 use outpost_store::sessions::SessionUser;
 use outpost_store::team::{self, Acceptance, Invitation, InvitationCreated, NewInvitation};
 use outpost_store::throttle::Scope;
@@ -24,7 +23,7 @@ use crate::client_address::ClientAddress;
 use crate::clock::format_wait;
 use crate::error::AppError;
 use crate::form::{self, Form};
-use crate::pages::{Chrome, render};
+use crate::pages::{Chrome, new_password, render, render_throttled, session_audit_entry, user_audit_entry};
 use crate::state::AppState;
 
 /// How long an invitation link works, in seconds.
@@ -100,9 +99,7 @@ pub async fn submit_invite(
 
     if let Verdict::Wait(seconds) = throttle::check_address(&state, Scope::InvitationTaken, &user.account_id).await? {
         page.alert = Some(format!("Too many invitations to addresses that already have an account. Try again in {}.", format_wait(seconds)));
-        let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page)?;
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-        return Ok(response);
+        return render_throttled(&page, seconds);
     }
 
     let email = match EmailAddress::parse(form.text("email")) {
@@ -152,13 +149,8 @@ pub async fn submit_invite(
 
     send_invitation(&state, &user, email.as_str(), &name, &token);
     let detail = format!("invited {}", email.as_str());
-    let entry = Entry {
-        actor: &user.username,
-        user_id: Some(&user.user_id),
-        account_id: Some(&user.account_id),
-        client_address: Some(&client.text()),
-        detail: &detail,
-    };
+    let address = client.text();
+    let entry = session_audit_entry(&user, &address, &detail);
     audit::record(&state.database, Event::MemberInvited, entry, now).await?;
     Ok(Redirect::to("/team?done=invited").into_response())
 }
@@ -179,13 +171,8 @@ pub async fn resend(
 
     send_invitation(&state, &user, &invitation.email, &invitation.name, &token);
     let detail = format!("resent to {}", invitation.email);
-    let entry = Entry {
-        actor: &user.username,
-        user_id: Some(&user.user_id),
-        account_id: Some(&user.account_id),
-        client_address: Some(&client.text()),
-        detail: &detail,
-    };
+    let address = client.text();
+    let entry = session_audit_entry(&user, &address, &detail);
     audit::record(&state.database, Event::InvitationResent, entry, now).await?;
     Ok(Redirect::to("/team?done=resent").into_response())
 }
@@ -204,13 +191,8 @@ pub async fn cancel(
     }
 
     let detail = format!("cancelled for {}", invitation.email);
-    let entry = Entry {
-        actor: &user.username,
-        user_id: Some(&user.user_id),
-        account_id: Some(&user.account_id),
-        client_address: Some(&client.text()),
-        detail: &detail,
-    };
+    let address = client.text();
+    let entry = session_audit_entry(&user, &address, &detail);
     audit::record(&state.database, Event::InvitationCancelled, entry, now).await?;
     Ok(Redirect::to("/team?done=cancelled").into_response())
 }
@@ -253,16 +235,7 @@ pub async fn submit_accept(
 
     let mut page = AcceptPage { chrome, invitation: Some(invitation.clone()), token: token.expose().to_owned(), errors: FieldErrors::new(), alert: None };
     let email = EmailAddress::parse(&invitation.email).map_err(|error| AppError::Internal(anyhow::anyhow!("stored invitation address is invalid: {error}")))?;
-    let password = match check_new_password(form.text("password"), &email) {
-        Ok(password) => Some(password),
-        Err(error) => {
-            page.errors.add("password", error.to_string());
-            None
-        }
-    };
-    if form.text("password") != form.text("password_confirmation") {
-        page.errors.add("password_confirmation", "The two passwords do not match.");
-    }
+    let password = new_password(&form, "password", "password_confirmation", &email, &mut page.errors);
     let Some(password) = password.filter(|_| page.errors.is_empty()) else {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
@@ -282,13 +255,7 @@ pub async fn submit_accept(
     let user_agent = headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let cookie = session::start(&state, &user.id, &address, user_agent, false).await?;
     users::record_sign_in(&state.database, &user.id, now).await?;
-    let entry = Entry {
-        actor: &user.username,
-        user_id: Some(&user.id),
-        account_id: Some(&user.account_id),
-        client_address: Some(&address),
-        detail: "joined the team",
-    };
+    let entry = user_audit_entry(&user, &address, "joined the team");
     audit::record(&state.database, Event::InvitationAccepted, entry, now).await?;
     tracing::info!(user.id = %user.id, account.id = %user.account_id, "invitation accepted");
 

@@ -15,13 +15,19 @@ pub mod team;
 pub mod two_factor;
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use outpost_domain::email::EmailAddress;
+use outpost_domain::password::{Password, check_new_password};
+use outpost_domain::FieldErrors;
+use outpost_store::audit::Entry;
 use outpost_store::sessions::SessionUser;
-use outpost_store::users::Role;
+use outpost_store::users::{Role, User};
 
 use crate::auth::csrf::CsrfToken;
 use crate::error::AppError;
+use crate::form::Form;
 
 /// What the layout needs on every page: who is signed in, the CSRF token for the sign-out
 /// form, and which navigation entry is current.
@@ -55,4 +61,57 @@ impl Chrome {
 /// Renders a template with a status.
 pub fn render(status: StatusCode, template: &impl Template) -> Result<Response, AppError> {
     Ok((status, Html(template.render()?)).into_response())
+}
+
+/// Renders a template as 429 Too Many Requests with `Retry-After` in seconds.
+pub fn render_throttled(template: &impl Template, retry_after_seconds: i64) -> Result<Response, AppError> {
+    let mut response = render(StatusCode::TOO_MANY_REQUESTS, template)?;
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+    Ok(response)
+}
+
+/// Checks a new password from `password_field` against the policy and against its repetition
+/// in `confirmation_field`, adding messages to `errors`. Returns the password only when both
+/// are fine.
+pub fn new_password(
+    form: &Form,
+    password_field: &'static str,
+    confirmation_field: &'static str,
+    username: &EmailAddress,
+    errors: &mut FieldErrors,
+) -> Option<Password> {
+    let password = match check_new_password(form.text(password_field), username) {
+        Ok(password) => Some(password),
+        Err(error) => {
+            errors.add(password_field, error.to_string());
+            None
+        }
+    };
+    if form.text(password_field) != form.text(confirmation_field) {
+        errors.add(confirmation_field, "The two passwords do not match.");
+        return None;
+    }
+    password
+}
+
+/// An audit entry for an action the signed-in user took.
+pub fn session_audit_entry<'a>(user: &'a SessionUser, client_address: &'a str, detail: &'a str) -> Entry<'a> {
+    Entry {
+        actor: &user.username,
+        user_id: Some(&user.user_id),
+        account_id: Some(&user.account_id),
+        client_address: Some(client_address),
+        detail,
+    }
+}
+
+/// An audit entry for an action of a user outside a full session (sign-up, sign-in, reset).
+pub fn user_audit_entry<'a>(user: &'a User, client_address: &'a str, detail: &'a str) -> Entry<'a> {
+    Entry {
+        actor: &user.username,
+        user_id: Some(&user.id),
+        account_id: Some(&user.account_id),
+        client_address: Some(client_address),
+        detail,
+    }
 }

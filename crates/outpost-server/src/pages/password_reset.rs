@@ -3,14 +3,13 @@
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
-use axum::http::header::{LOCATION, RETRY_AFTER};
+use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use outpost_domain::email::{EmailAddress, normalize};
-use outpost_domain::password::check_new_password;
 use outpost_domain::throttle::Verdict;
 use outpost_domain::FieldErrors;
-use outpost_store::audit::{self, Entry, Event};
+use outpost_store::audit::{self, Event};
 use outpost_store::throttle::Scope;
 use outpost_store::{resets, users};
 
@@ -21,7 +20,7 @@ use crate::client_address::ClientAddress;
 use crate::clock::format_wait;
 use crate::error::AppError;
 use crate::form::{self, Form};
-use crate::pages::{Chrome, render};
+use crate::pages::{Chrome, new_password, render, render_throttled, user_audit_entry};
 use crate::state::AppState;
 
 /// How long a reset link works, in seconds.
@@ -75,9 +74,7 @@ pub async fn submit_request(
 
     if let Verdict::Wait(seconds) = throttle::check_address(&state, Scope::ResetAddress, &address).await? {
         page.alert = Some(format!("Too many reset requests from your network. Try again in {}.", format_wait(seconds)));
-        let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page)?;
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-        return Ok(response);
+        return render_throttled(&page, seconds);
     }
 
     let email = match EmailAddress::parse(form.text("email")) {
@@ -94,13 +91,7 @@ pub async fn submit_request(
         let now = state.now();
         resets::create(&state.database, &user.id, &token.digest(), now, now + RESET_LINK_LIFETIME_SECONDS).await?;
 
-        let entry = Entry {
-            actor: &user.username,
-            user_id: Some(&user.id),
-            account_id: Some(&user.account_id),
-            client_address: Some(&address),
-            detail: "",
-        };
+        let entry = user_audit_entry(&user, &address, "");
         audit::record(&state.database, Event::PasswordResetRequested, entry, now).await?;
 
         let link = format!("{}/reset-password?token={}", state.config.public_url, token.expose());
@@ -182,16 +173,7 @@ pub async fn submit_reset(
         errors: FieldErrors::new(),
     };
     let username = EmailAddress::parse(&user.username).map_err(|error| AppError::Internal(anyhow::anyhow!("stored username is invalid: {error}")))?;
-    let password = match check_new_password(form.text("password"), &username) {
-        Ok(password) => Some(password),
-        Err(error) => {
-            page.errors.add("password", error.to_string());
-            None
-        }
-    };
-    if form.text("password") != form.text("password_confirmation") {
-        page.errors.add("password_confirmation", "The two passwords do not match.");
-    }
+    let password = new_password(&form, "password", "password_confirmation", &username, &mut page.errors);
     let Some(password) = password.filter(|_| page.errors.is_empty()) else {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
@@ -206,13 +188,7 @@ pub async fn submit_reset(
     throttle::record_password_success(&state, &normalize(&user.username), &client.text()).await?;
 
     let address = client.text();
-    let entry = Entry {
-        actor: &user.username,
-        user_id: Some(&user.id),
-        account_id: Some(&user.account_id),
-        client_address: Some(&address),
-        detail: "all sessions ended",
-    };
+    let entry = user_audit_entry(&user, &address, "all sessions ended");
     audit::record(&state.database, Event::PasswordReset, entry, now).await?;
     tracing::info!(user.id = %user.id, "password reset through an emailed link");
 

@@ -3,10 +3,10 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::header::{RETRY_AFTER, USER_AGENT};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::header::USER_AGENT;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use outpost_store::audit::{self, Entry, Event};
+use outpost_store::audit::{self, Event};
 use outpost_store::{sessions, two_factor, users};
 
 use crate::auth::csrf::CsrfToken;
@@ -18,7 +18,7 @@ use crate::clock::format_wait;
 use crate::error::AppError;
 use crate::form::Form;
 use crate::pages::sign_in::{complete_sign_in, lock_message};
-use crate::pages::{Chrome, render};
+use crate::pages::{Chrome, render, render_throttled, user_audit_entry};
 use crate::state::AppState;
 use outpost_domain::email::normalize;
 use outpost_domain::throttle::Verdict;
@@ -51,9 +51,7 @@ pub async fn submit(
         Verdict::Allowed => {}
         Verdict::Wait(seconds) => {
             page.alert = Some(format!("Too many wrong codes. Try again in {}.", format_wait(seconds)));
-            let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page)?;
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-            return Ok(response);
+            return render_throttled(&page, seconds);
         }
         Verdict::Locked => {
             page.alert = Some(lock_message(&state));
@@ -65,13 +63,7 @@ pub async fn submit(
     let now = state.now();
     let Some(factor) = check_second_factor(&state, &user.id, form.text("code")).await? else {
         record_code_failure(&state, &user.username, &address).await?;
-        let entry = Entry {
-            actor: &user.username,
-            user_id: Some(&user.id),
-            account_id: Some(&user.account_id),
-            client_address: Some(&address),
-            detail: "wrong or reused second factor",
-        };
+        let entry = user_audit_entry(&user, &address, "wrong or reused second factor");
         audit::record(&state.database, Event::SignInFailed, entry, now).await?;
         page.alert = Some(
             "The code is wrong or was already used. Enter the current 6-digit code from your authenticator app, or an unused recovery code."
@@ -82,13 +74,7 @@ pub async fn submit(
 
     record_code_success(&state, &user.username, &address).await?;
     sessions::delete(&state.database, &session.session_id).await?;
-    let entry = |detail: &'static str| Entry {
-        actor: &user.username,
-        user_id: Some(&user.id),
-        account_id: Some(&user.account_id),
-        client_address: Some(&address),
-        detail,
-    };
+    let entry = |detail: &'static str| user_audit_entry(&user, &address, detail);
 
     if factor == SecondFactor::RecoveryCode {
         audit::record(&state.database, Event::RecoveryCodeUsed, entry("at sign-in"), now).await?;

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header::{LOCATION, RETRY_AFTER, SET_COOKIE, USER_AGENT};
+use axum::http::header::{LOCATION, SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use outpost_domain::email::{MAX_EMAIL_CHARS, normalize};
@@ -23,7 +23,7 @@ use crate::client_address::ClientAddress;
 use crate::clock::format_wait;
 use crate::error::AppError;
 use crate::form::Form;
-use crate::pages::{Chrome, render};
+use crate::pages::{Chrome, render, render_throttled};
 use crate::state::AppState;
 
 const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
@@ -81,9 +81,7 @@ pub async fn submit(
         Verdict::Allowed => {}
         Verdict::Wait(seconds) => {
             page.alert = Some(format!("Too many failed sign-ins. Try again in {}.", format_wait(seconds)));
-            let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page)?;
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-            return Ok(response);
+            return render_throttled(&page, seconds);
         }
         Verdict::Locked => {
             page.alert = Some(lock_message(&state));

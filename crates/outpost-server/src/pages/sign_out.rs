@@ -2,13 +2,14 @@ use axum::extract::State;
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use outpost_store::audit::{self, Entry, Event};
+use outpost_store::audit::{self, Event};
 use outpost_store::sessions;
 
 use crate::auth::CurrentUser;
 use crate::client_address::ClientAddress;
 use crate::error::AppError;
 use crate::form::Form;
+use crate::pages::session_audit_entry;
 use crate::state::AppState;
 
 pub async fn submit(
@@ -20,13 +21,7 @@ pub async fn submit(
     sessions::delete(&state.database, &user.session_id).await?;
 
     let address = client.text();
-    let entry = Entry {
-        actor: &user.username,
-        user_id: Some(&user.user_id),
-        account_id: Some(&user.account_id),
-        client_address: Some(&address),
-        detail: "",
-    };
+    let entry = session_audit_entry(&user, &address, "");
     audit::record(&state.database, Event::SignOut, entry, state.now()).await?;
     tracing::info!(user.id = %user.user_id, "signed out");
 

@@ -2,14 +2,13 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::header::{LOCATION, RETRY_AFTER, SET_COOKIE, USER_AGENT};
+use axum::http::header::{LOCATION, SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use outpost_domain::email::EmailAddress;
-use outpost_domain::password::check_new_password;
 use outpost_domain::throttle::Verdict;
 use outpost_domain::FieldErrors;
-use outpost_store::audit::{self, Entry, Event};
+use outpost_store::audit::{self, Event};
 use outpost_store::throttle::Scope;
 use outpost_store::{StoreError, users};
 
@@ -19,7 +18,7 @@ use crate::client_address::ClientAddress;
 use crate::clock::format_wait;
 use crate::error::AppError;
 use crate::form::Form;
-use crate::pages::{Chrome, render};
+use crate::pages::{Chrome, new_password, render, render_throttled, user_audit_entry};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -59,9 +58,7 @@ pub async fn submit(
 
     if let Verdict::Wait(seconds) = throttle::check_address(&state, Scope::SignUpAddress, &address).await? {
         page.alert = Some(format!("Too many sign-up attempts from your network. Try again in {}.", format_wait(seconds)));
-        let mut response = render(StatusCode::TOO_MANY_REQUESTS, &page)?;
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-        return Ok(response);
+        return render_throttled(&page, seconds);
     }
 
     let username = match EmailAddress::parse(typed_username) {
@@ -72,18 +69,9 @@ pub async fn submit(
         }
     };
     let password = match &username {
-        Some(username) => match check_new_password(form.text("password"), username) {
-            Ok(password) => Some(password),
-            Err(error) => {
-                page.errors.add("password", error.to_string());
-                None
-            }
-        },
+        Some(username) => new_password(&form, "password", "password_confirmation", username, &mut page.errors),
         None => None,
     };
-    if form.text("password") != form.text("password_confirmation") {
-        page.errors.add("password_confirmation", "The two passwords do not match.");
-    }
 
     let (Some(username), Some(password)) = (username, password) else {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
@@ -107,13 +95,7 @@ pub async fn submit(
     let user_agent = headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let cookie = session::start(&state, &user.id, &address, user_agent, false).await?;
 
-    let entry = Entry {
-        actor: &user.username,
-        user_id: Some(&user.id),
-        account_id: Some(&user.account_id),
-        client_address: Some(&address),
-        detail: "",
-    };
+    let entry = user_audit_entry(&user, &address, "");
     audit::record(&state.database, Event::SignUp, entry, now).await?;
     users::record_sign_in(&state.database, &user.id, now).await?;
     tracing::info!(user.id = %user.id, account.id = %user.account_id, "signed up a new account");

@@ -24,7 +24,7 @@ use crate::csv;
 use crate::error::AppError;
 use crate::form::Form;
 use crate::pages::sign_in::lock_message;
-use crate::pages::{Chrome, render};
+use crate::pages::{Chrome, render, session_audit_entry};
 use crate::state::AppState;
 
 const SECTION: &str = "team";
@@ -195,16 +195,6 @@ pub async fn export_csv(State(state): State<AppState>, CurrentUser(user): Curren
     Ok((headers, body).into_response())
 }
 
-fn entry<'a>(user: &'a SessionUser, address: &'a str, detail: &'a str) -> Entry<'a> {
-    Entry {
-        actor: &user.username,
-        user_id: Some(&user.user_id),
-        account_id: Some(&user.account_id),
-        client_address: Some(address),
-        detail,
-    }
-}
-
 pub async fn submit_team_requirement(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -215,7 +205,7 @@ pub async fn submit_team_requirement(
     team::set_account_requires_two_factor(&state.database, &user.account_id, required).await?;
 
     let detail = if required { "required team-wide" } else { "no longer required team-wide" };
-    audit::record(&state.database, Event::TeamTwoFactorRequirementChanged, entry(&user, &client.text(), detail), state.now()).await?;
+    audit::record(&state.database, Event::TeamTwoFactorRequirementChanged, session_audit_entry(&user, &client.text(), detail), state.now()).await?;
     tracing::info!(account.id = %user.account_id, required, "team-wide two-factor requirement changed");
     Ok(Redirect::to("/team?done=saved").into_response())
 }
@@ -241,7 +231,7 @@ pub async fn submit_member_requirement(
     team::set_member_requires_two_factor(&state.database, &user.account_id, &member.id, required).await?;
 
     let detail = format!("{} for {}", if required { "required" } else { "no longer required" }, member.username);
-    audit::record(&state.database, Event::MemberTwoFactorRequirementChanged, entry(&user, &client.text(), &detail), state.now()).await?;
+    audit::record(&state.database, Event::MemberTwoFactorRequirementChanged, session_audit_entry(&user, &client.text(), &detail), state.now()).await?;
     Ok(Redirect::to("/team?done=saved").into_response())
 }
 

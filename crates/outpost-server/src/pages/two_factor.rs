@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use outpost_domain::FieldErrors;
 use outpost_domain::totp::{TotpSecret, matching_step, parse_code};
-use outpost_store::audit::{self, Entry, Event};
+use outpost_store::audit::{self, Event};
 use outpost_store::sessions::SessionUser;
 use outpost_store::two_factor::{self, EnrollmentPurpose};
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use crate::clock::{format_utc, format_wait};
 use crate::error::AppError;
 use crate::form::Form;
 use crate::pages::sign_in::lock_message;
-use crate::pages::{Chrome, render};
+use crate::pages::{Chrome, render, session_audit_entry};
 use crate::state::AppState;
 use crate::user_agent;
 
@@ -94,16 +94,6 @@ struct RecoveryCodesPage {
 #[derive(Debug, Deserialize)]
 pub struct StatusQuery {
     done: Option<String>,
-}
-
-fn audit_entry<'a>(user: &'a SessionUser, address: &'a str, detail: &'a str) -> Entry<'a> {
-    Entry {
-        actor: &user.username,
-        user_id: Some(&user.user_id),
-        account_id: Some(&user.account_id),
-        client_address: Some(address),
-        detail,
-    }
 }
 
 /// Groups a base32 key in blocks of four for typing by hand.
@@ -301,7 +291,7 @@ pub async fn submit_confirm(
 
     if enrollment.purpose == EnrollmentPurpose::Renew {
         if two_factor::activate(&state.database, &user.user_id, &enrollment.secret_ciphertext, step, &[], now).await? {
-            audit::record(&state.database, Event::TwoFactorRenewed, audit_entry(&user, &address, ""), now).await?;
+            audit::record(&state.database, Event::TwoFactorRenewed, session_audit_entry(&user, &address, ""), now).await?;
             send_notice(&state, &user.user_id, &user.username, "Your Outpost authenticator key was renewed", "The key of your authenticator app was renewed. Codes from the old key no longer work.");
             tracing::info!(user.id = %user.user_id, "two-factor key renewed");
         }
@@ -312,7 +302,7 @@ pub async fn submit_confirm(
     if !two_factor::activate(&state.database, &user.user_id, &enrollment.secret_ciphertext, step, &digests, now).await? {
         return Ok(Redirect::to("/security/two-factor").into_response());
     }
-    audit::record(&state.database, Event::TwoFactorEnabled, audit_entry(&user, &address, ""), now).await?;
+    audit::record(&state.database, Event::TwoFactorEnabled, session_audit_entry(&user, &address, ""), now).await?;
     send_notice(&state, &user.user_id, &user.username, "Two-factor authentication is on for your Outpost account", "Two-factor authentication was turned on: signing in now needs a code from your authenticator app.");
     tracing::info!(user.id = %user.user_id, "two-factor authentication enabled");
 
@@ -321,7 +311,7 @@ pub async fn submit_confirm(
         let user_agent = headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default();
         let cookie = trust_browser(&state, &user.user_id, &address, user_agent).await?;
         response.headers_mut().append(SET_COOKIE, cookie);
-        audit::record(&state.database, Event::TrustedDeviceAdded, audit_entry(&user, &address, "at activation"), now).await?;
+        audit::record(&state.database, Event::TrustedDeviceAdded, session_audit_entry(&user, &address, "at activation"), now).await?;
         let notice = format!("A browser at {address} was added as a trusted device: it signs in without a code for {} days.", state.config.trusted_device_days);
         send_notice(&state, &user.user_id, &user.username, "New trusted device on your Outpost account", &notice);
     }
@@ -394,7 +384,7 @@ pub async fn submit_recovery_codes(
     let now = state.now();
     let (codes, digests) = new_recovery_codes();
     two_factor::replace_recovery_codes(&state.database, &user.user_id, &digests, now).await?;
-    audit::record(&state.database, Event::RecoveryCodesRegenerated, audit_entry(&user, &address, ""), now).await?;
+    audit::record(&state.database, Event::RecoveryCodesRegenerated, session_audit_entry(&user, &address, ""), now).await?;
     send_notice(&state, &user.user_id, &user.username, "New Outpost recovery codes", "A new set of recovery codes was made; the earlier codes no longer work.");
     render(StatusCode::OK, &recovery_codes_page(&user, &csrf, codes, "New recovery codes were made."))
 }
@@ -456,7 +446,7 @@ pub async fn submit_disable(
     record_code_success(&state, &user.username, &address).await?;
 
     two_factor::disable(&state.database, &user.user_id).await?;
-    audit::record(&state.database, Event::TwoFactorDisabled, audit_entry(&user, &address, factor.describe()), now).await?;
+    audit::record(&state.database, Event::TwoFactorDisabled, session_audit_entry(&user, &address, factor.describe()), now).await?;
     send_notice(&state, &user.user_id, &user.username, "Two-factor authentication is off for your Outpost account", "Two-factor authentication was turned off. Your recovery codes and trusted devices were removed.");
     tracing::info!(user.id = %user.user_id, "two-factor authentication disabled");
     Ok(Redirect::to("/security/two-factor?done=disabled").into_response())
@@ -475,7 +465,7 @@ pub async fn remove_trusted_device(
 
     let address = client.text();
     let now = state.now();
-    audit::record(&state.database, Event::TrustedDeviceRemoved, audit_entry(&user, &address, ""), now).await?;
+    audit::record(&state.database, Event::TrustedDeviceRemoved, session_audit_entry(&user, &address, ""), now).await?;
     send_notice(&state, &user.user_id, &user.username, "A trusted device was removed from your Outpost account", "A browser was removed from your trusted devices: it needs a code at its next sign-in.");
     Ok((StatusCode::SEE_OTHER, [(LOCATION, HeaderValue::from_static("/security/two-factor?done=device-removed"))]).into_response())
 }

@@ -66,7 +66,7 @@ async fn mismatched_confirmation_gets_message() {
     let page = change(&browser, PASSWORD, NEW_PASSWORD, "violet harbour mountain engines").await;
 
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(field_error(&page.body, "password_confirmation").unwrap(), "The two new passwords do not match.");
+    assert_eq!(field_error(&page.body, "password_confirmation").unwrap(), "The two passwords do not match.");
 }
 
 #[tokio::test]
