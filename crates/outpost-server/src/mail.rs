@@ -82,7 +82,7 @@ impl Mailer {
             }
             Transport::Outbox(folder) => {
                 // Written under a temporary name and renamed, so a reader of the outbox never
-                // sees a half-written message.
+                // opens a half-written message.
                 let name = uuid::Uuid::now_v7().to_string();
                 let partial = folder.join(format!(".{name}.partial"));
                 let path = folder.join(format!("{name}.eml"));

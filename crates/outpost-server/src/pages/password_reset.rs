@@ -1,5 +1,5 @@
 //! "Forgot password?": a single-use link, valid one hour, sent by email. The request page
-//! answers the same whether or not the address has an account.
+//! returns the same response whether or not the address has an account.
 
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -101,7 +101,7 @@ pub async fn submit_request(
              If you did not ask for this, ignore this message: your password stays as it is.\n",
             user.username
         );
-        // Sent in the background so the answer takes as long for unknown addresses.
+        // Sent in the background so the response takes as long as for unknown addresses.
         let mailer = state.mailer.clone();
         let recipient = user.username.clone();
         let user_id = user.id.clone();
