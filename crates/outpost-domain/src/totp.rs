@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use rand::RngCore;
+use rand::TryRngCore;
+use rand::rngs::OsRng;
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Builder, Totp};
 
@@ -35,14 +36,16 @@ pub enum TotpError {
     IssuerHasColon(String),
     #[error("failed to build the key URI: {0}")]
     Uri(String),
+    #[error("the operating system's random source failed: {0}")]
+    Random(String),
 }
 
 impl TotpSecret {
-    /// 160 random bits from the OS random source.
-    pub fn generate() -> Self {
+    /// 160 random bits read directly from the operating system's random source.
+    pub fn generate() -> Result<Self, TotpError> {
         let mut bytes = vec![0_u8; SECRET_BYTES];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(bytes)
+        OsRng.try_fill_bytes(&mut bytes).map_err(|error| TotpError::Random(error.to_string()))?;
+        Ok(Self(bytes))
     }
 
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, TotpError> {
@@ -209,7 +212,7 @@ mod tests {
 
     #[test]
     fn generated_secret_is_160_bits() {
-        assert_eq!(TotpSecret::generate().as_bytes().len(), 20);
+        assert_eq!(TotpSecret::generate().map(|secret| secret.as_bytes().len()), Ok(20));
     }
 
     #[test]

@@ -217,7 +217,7 @@ pub async fn submit_enable(
 }
 
 async fn start_enrollment(state: &AppState, user: &SessionUser, purpose: EnrollmentPurpose) -> Result<Response, AppError> {
-    let secret = TotpSecret::generate();
+    let secret = TotpSecret::generate().map_err(|error| AppError::Internal(error.into()))?;
     let sealed = seal_secret(state, &user.user_id, &secret)?;
     two_factor::save_enrollment(&state.database, &user.user_id, &sealed, purpose, state.now()).await?;
     Ok(Redirect::to("/security/two-factor/confirm").into_response())
