@@ -5,39 +5,21 @@
 // Each step continues from the page the previous step left open.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
 
 import { Authenticator, decodeQrCode } from '../lib/authenticator.js';
-import { CHROMIUM_PATH, assertAccessible, launchChromium, openContext } from '../lib/browser.js';
+import { assertAccessible } from '../lib/browser.js';
+import { MAIL_TIMEOUT_MS, assertPath, clickAndWaitForLoad, describeBrowserFlow, headingText } from '../lib/flow.js';
 import { waitForSubjects } from '../lib/mail.js';
-import { createDatabase, ensurePostgresRunning, parseLoopbackUrl } from '../lib/postgres.js';
-import { OUTPOST_BIN, startServer } from '../lib/server.js';
-import { IN_CI, isExecutable, listMissingTools } from '../lib/tools.js';
-
-const DATABASE_URL = process.env.OUTPOST_DATABASE_URL || undefined;
 
 const REQUIRED_TOOLS = [
-  { name: 'chromium', path: CHROMIUM_PATH, debianPackage: 'chromium' },
   { name: 'oathtool', path: null, debianPackage: 'oathtool' },
   { name: 'zbarimg', path: null, debianPackage: 'zbar-tools' },
-  ...(DATABASE_URL === undefined
-    ? []
-    : [
-        { name: 'psql', path: null, debianPackage: 'postgresql-client' },
-        { name: 'pg_isready', path: null, debianPackage: 'postgresql-client' },
-      ]),
 ];
-const missingTools = listMissingTools(REQUIRED_TOOLS);
-// Outside CI a missing tool skips the suite. With CI=true the before hook fails on it instead.
-const skipReason = missingTools.length > 0 && !IN_CI ? missingTools.join('; ') : false;
 
 // A step may wait up to 31 s for a fresh TOTP time step before it signs in.
 const STEP_TIMEOUT_MS = 90_000;
-const SETUP_TIMEOUT_MS = 120_000;
-const MAIL_TIMEOUT_MS = 15_000;
 
 // The issuer and username carry characters that the key URI must percent-encode: '&' and a
 // space in the issuer, '+' and '@' in the username. Each run has a fresh database, so the
@@ -80,203 +62,92 @@ function splitKeyUri(uri) {
   return { labelIssuer: label.slice(0, colon), labelAccount: label.slice(colon + 1), parameters };
 }
 
-describe('two-factor authentication flow', { skip: skipReason }, () => {
-  let workDir;
-  let outbox;
-  let database;
-  let server;
-  let browser;
-  let page;
-  let blockedUrls;
-  let setupFinished = false;
-  let failedStep = null;
+const FLOW_OPTIONS = { tools: REQUIRED_TOOLS, serverSettings: { OUTPOST_TOTP_ISSUER: ISSUER }, stepTimeoutMs: STEP_TIMEOUT_MS };
+
+describeBrowserFlow('two-factor authentication flow', FLOW_OPTIONS, ({ step }) => {
   let authenticator;
   let recoveryCodes;
 
-  before(async () => {
-    assert.deepEqual(missingTools, [], `CI=true and required tools are missing: ${missingTools.join('; ')}`);
-    assert.ok(isExecutable(OUTPOST_BIN), `outpost binary not found or not executable at ${OUTPOST_BIN}; build it with 'cargo build --release -p outpost' or set OUTPOST_BIN`);
-
-    workDir = mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-'));
-    const dataDir = path.join(workDir, 'data');
-    const profileDir = path.join(workDir, 'chromium-profile');
-    mkdirSync(dataDir);
-    mkdirSync(profileDir);
-    outbox = path.join(dataDir, 'outbox');
-
-    let serverDatabaseUrl;
-    if (DATABASE_URL !== undefined) {
-      const adminUrl = parseLoopbackUrl(DATABASE_URL);
-      await ensurePostgresRunning(adminUrl);
-      database = await createDatabase(adminUrl);
-      serverDatabaseUrl = database.url.href;
-    }
-
-    server = await startServer({
-      dataDir,
-      databaseUrl: serverDatabaseUrl,
-      logPath: path.join(workDir, 'server.log'),
-      settings: { OUTPOST_TOTP_ISSUER: ISSUER },
-    });
-    browser = await launchChromium(profileDir);
-    const opened = await openContext(browser, server.url);
-    blockedUrls = opened.blockedUrls;
-    page = await opened.context.newPage();
-    setupFinished = true;
-  }, { timeout: SETUP_TIMEOUT_MS });
-
-  after(async () => {
-    const errors = [];
-    await browser?.close().catch((error) => errors.push(error));
-    await server?.stop().catch((error) => errors.push(error));
-    await database?.drop().catch((error) => errors.push(error));
-
-    if (workDir !== undefined) {
-      if (setupFinished && failedStep === null && errors.length === 0) {
-        rmSync(workDir, { recursive: true, force: true });
-      } else {
-        process.stderr.write(`Kept the server log, data directory and browser profile in ${workDir}\n`);
-      }
-    }
-    if (errors.length > 0) {
-      throw errors[0];
-    }
-  });
-
-  /**
-   * Declares one step of the flow. Once a step fails, later steps are skipped, because
-   * each one starts from the page the previous step left open.
-   */
-  function step(name, body) {
-    test(name, { timeout: STEP_TIMEOUT_MS }, async (t) => {
-      if (failedStep !== null) {
-        t.skip(`the earlier step "${failedStep}" failed`);
-        return;
-      }
-      try {
-        await body();
-        assert.deepEqual(blockedUrls, [], 'pages requested URLs outside the test server; they were blocked');
-      } catch (error) {
-        failedStep = name;
-        await saveFailureScreenshot(name);
-        throw error;
-      }
-    });
-  }
-
-  /** Saves a screenshot of the page a step failed on next to the kept server log. */
-  async function saveFailureScreenshot(stepName) {
-    const file = path.join(workDir, `failed ${stepName}.png`);
-    try {
-      await page.screenshot({ path: file, fullPage: true });
-      process.stderr.write(`Saved a screenshot of the failed step in ${file}\n`);
-    } catch (error) {
-      process.stderr.write(`Failed to save a screenshot of the failed step: ${error.message}\n`);
-    }
-  }
-
-  async function clickAndWaitForLoad(locator) {
-    await Promise.all([page.waitForEvent('load'), locator.click()]);
-  }
-
-  function currentPath() {
-    return new URL(page.url()).pathname;
-  }
-
-  /** Fails unless the page is at `expected`, quoting the page's text to show where it went instead. */
-  async function assertPath(expected, message) {
-    const actual = currentPath();
-    if (actual === expected) {
-      return;
-    }
-    const pageText = await page.locator('main').innerText().catch((error) => `(failed to read the page: ${error.message})`);
-    assert.equal(actual, expected, `${message}. The page at ${actual} shows: ${JSON.stringify(pageText.slice(0, 400))}`);
-  }
-
-  function headingText() {
-    return page.getByRole('heading', { level: 1 }).innerText();
-  }
-
-  async function signOut() {
-    await clickAndWaitForLoad(page.getByRole('button', { name: 'Sign out' }));
-    await assertPath('/sign-in', 'signing out should open /sign-in');
+  async function signOut(page) {
+    await clickAndWaitForLoad(page, page.getByRole('button', { name: 'Sign out' }));
+    await assertPath(page, '/sign-in', 'signing out should open /sign-in');
     assert.equal(await page.getByRole('status').innerText(), 'You have signed out.', 'the sign-in page should confirm the sign-out');
     await assertAccessible(page);
   }
 
-  async function signInWithPassword() {
+  async function signInWithPassword(page) {
     await page.getByLabel('Email address').fill(EMAIL);
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await clickAndWaitForLoad(page.getByRole('button', { name: 'Sign in' }));
+    await clickAndWaitForLoad(page, page.getByRole('button', { name: 'Sign in' }));
   }
 
   /** Signs out and in again with the password, and checks that the code page opens. */
-  async function signInUpToCodePage() {
-    await signOut();
-    await signInWithPassword();
+  async function signInUpToCodePage(page) {
+    await signOut(page);
+    await signInWithPassword(page);
 
-    await assertPath(CODE_PAGE_PATH, `signing in with the password should ask for the second factor at ${CODE_PAGE_PATH}`);
-    assert.equal(await headingText(), 'Enter your code', 'the code page should have the heading "Enter your code"');
+    await assertPath(page, CODE_PAGE_PATH, `signing in with the password should ask for the second factor at ${CODE_PAGE_PATH}`);
+    assert.equal(await headingText(page), 'Enter your code', 'the code page should have the heading "Enter your code"');
     await assertAccessible(page);
   }
 
-  async function enterSecondFactor(code, { remember }) {
+  async function enterSecondFactor(page, code, { remember }) {
     await page.getByLabel('Authenticator code or recovery code').fill(code);
     await page.getByLabel(REMEMBER_LABEL).setChecked(remember);
-    await clickAndWaitForLoad(page.getByRole('button', { name: 'Continue' }));
+    await clickAndWaitForLoad(page, page.getByRole('button', { name: 'Continue' }));
   }
 
-  async function assertOnAccountInfo(message) {
-    await assertPath('/account', message);
-    assert.equal(await headingText(), 'Account Info', 'a Team Master should land on Account Info');
+  async function assertOnAccountInfo(page, message) {
+    await assertPath(page, '/account', message);
+    assert.equal(await headingText(page), 'Account Info', 'a Team Master should land on Account Info');
     await assertAccessible(page);
   }
 
-  step('sign-up as ops+1 opens Account Info', async () => {
+  step('sign-up as ops+1 opens Account Info', async ({ page, server }) => {
     await page.goto(new URL('/sign-up', server.url).href);
-    assert.equal(await headingText(), 'Create your Outpost account', 'the sign-up page should have its heading');
+    assert.equal(await headingText(page), 'Create your Outpost account', 'the sign-up page should have its heading');
     await assertAccessible(page);
 
     await page.getByLabel('Email address (your username)').fill(EMAIL);
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await page.getByLabel('Repeat the password').fill(PASSWORD);
-    await clickAndWaitForLoad(page.getByRole('button', { name: 'Create account' }));
+    await clickAndWaitForLoad(page, page.getByRole('button', { name: 'Create account' }));
 
-    await assertOnAccountInfo(`signing up as ${EMAIL} should land on /account`);
+    await assertOnAccountInfo(page, `signing up as ${EMAIL} should land on /account`);
   });
 
-  step('Two-factor link shows switch off', async () => {
-    await clickAndWaitForLoad(page.getByRole('link', { name: 'Two-factor' }));
+  step('Two-factor link shows switch off', async ({ page }) => {
+    await clickAndWaitForLoad(page, page.getByRole('link', { name: 'Two-factor' }));
 
-    await assertPath(TWO_FACTOR_PATH, `the "Two-factor" link should open ${TWO_FACTOR_PATH}`);
-    assert.equal(await headingText(), 'Two-factor authentication', 'the Two-factor page should have its heading');
+    await assertPath(page, TWO_FACTOR_PATH, `the "Two-factor" link should open ${TWO_FACTOR_PATH}`);
+    assert.equal(await headingText(page), 'Two-factor authentication', 'the Two-factor page should have its heading');
     const toggle = page.getByRole('switch', { name: 'Two-factor authentication is off' });
     assert.equal(await toggle.isChecked(), false, 'the switch should be off for a new user');
     await assertAccessible(page);
   });
 
-  step('switch opens password form', async () => {
+  step('switch opens password form', async ({ page }) => {
     // outpost.js submits the switch's form on change and hides the "Turn on" button.
-    await clickAndWaitForLoad(page.getByRole('switch', { name: 'Two-factor authentication is off' }));
+    await clickAndWaitForLoad(page, page.getByRole('switch', { name: 'Two-factor authentication is off' }));
 
-    await assertPath(`${TWO_FACTOR_PATH}/enable`, 'switching two-factor on should ask for the password first');
-    assert.equal(await headingText(), 'Turn on two-factor authentication', 'the password page should have its heading');
+    await assertPath(page, `${TWO_FACTOR_PATH}/enable`, 'switching two-factor on should ask for the password first');
+    assert.equal(await headingText(page), 'Turn on two-factor authentication', 'the password page should have its heading');
     await assertAccessible(page);
   });
 
-  step('password opens QR code page', async () => {
+  step('password opens QR code page', async ({ page }) => {
     await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await clickAndWaitForLoad(page.getByRole('button', { name: 'Continue' }));
+    await clickAndWaitForLoad(page, page.getByRole('button', { name: 'Continue' }));
 
-    await assertPath(`${TWO_FACTOR_PATH}/confirm`, 'the correct password should open the QR code page');
-    assert.equal(await headingText(), 'Set up your authenticator app', 'the QR code page should have its heading');
+    await assertPath(page, `${TWO_FACTOR_PATH}/confirm`, 'the correct password should open the QR code page');
+    assert.equal(await headingText(page), 'Set up your authenticator app', 'the QR code page should have its heading');
     const qrImage = page.getByRole('img', { name: 'QR code of the key for your authenticator app' });
     const isLoaded = await qrImage.evaluate((image) => image.complete && image.naturalWidth > 0);
     assert.equal(isLoaded, true, 'the QR code image should load');
     await assertAccessible(page);
   });
 
-  step('QR code holds exact key URI', async () => {
+  step('QR code holds exact key URI', async ({ page, server, workDir }) => {
     const keyText = await page.locator('#secret-key').innerText();
     const key = keyText.replace(/\s+/g, '');
     assert.match(key, /^[A-Z2-7]{32}$/, `the key for manual entry should be 160 bits in base32, got ${JSON.stringify(keyText)}`);
@@ -301,11 +172,11 @@ describe('two-factor authentication flow', { skip: skipReason }, () => {
     authenticator = new Authenticator(key);
   });
 
-  step('first code turns on two-factor', async () => {
+  step('first code turns on two-factor', async ({ page }) => {
     await page.getByLabel('Code from the app').fill(await authenticator.nextCode());
-    await clickAndWaitForLoad(page.getByRole('button', { name: 'Turn on two-factor authentication' }));
+    await clickAndWaitForLoad(page, page.getByRole('button', { name: 'Turn on two-factor authentication' }));
 
-    assert.equal(await headingText(), 'Save your recovery codes', 'a correct code should open the recovery codes page');
+    assert.equal(await headingText(page), 'Save your recovery codes', 'a correct code should open the recovery codes page');
     assert.equal(await page.getByRole('status').innerText(), 'Two-factor authentication is on.', 'the page should confirm that two-factor is on');
     recoveryCodes = await page.locator('#recovery-codes li').allInnerTexts();
     assert.equal(recoveryCodes.length, 10, `the page should list 10 recovery codes, got ${JSON.stringify(recoveryCodes)}`);
@@ -316,27 +187,27 @@ describe('two-factor authentication flow', { skip: skipReason }, () => {
     await assertAccessible(page);
   });
 
-  step('sign-in asks for code', async () => {
-    await signInUpToCodePage();
+  step('sign-in asks for code', async ({ page }) => {
+    await signInUpToCodePage(page);
   });
 
-  step('code with Remember signs in', async () => {
-    await enterSecondFactor(await authenticator.nextCode(), { remember: true });
+  step('code with Remember signs in', async ({ page }) => {
+    await enterSecondFactor(page, await authenticator.nextCode(), { remember: true });
 
-    await assertOnAccountInfo('a correct authenticator code should complete the sign-in');
+    await assertOnAccountInfo(page, 'a correct authenticator code should complete the sign-in');
   });
 
-  step('trusted browser skips code', async () => {
-    await signOut();
-    await signInWithPassword();
+  step('trusted browser skips code', async ({ page }) => {
+    await signOut(page);
+    await signInWithPassword(page);
 
-    await assertOnAccountInfo('a remembered browser should be signed in with the password alone');
+    await assertOnAccountInfo(page, 'a remembered browser should be signed in with the password alone');
   });
 
-  step('trusted devices table lists browser', async () => {
-    await clickAndWaitForLoad(page.getByRole('link', { name: 'Two-factor' }));
+  step('trusted devices table lists browser', async ({ page }) => {
+    await clickAndWaitForLoad(page, page.getByRole('link', { name: 'Two-factor' }));
 
-    await assertPath(TWO_FACTOR_PATH, `the "Two-factor" link should open ${TWO_FACTOR_PATH}`);
+    await assertPath(page, TWO_FACTOR_PATH, `the "Two-factor" link should open ${TWO_FACTOR_PATH}`);
     const toggle = page.getByRole('switch', { name: 'Two-factor authentication is on' });
     assert.equal(await toggle.isChecked(), true, 'the switch should be on');
     const rows = page.locator('table tbody tr');
@@ -347,33 +218,33 @@ describe('two-factor authentication flow', { skip: skipReason }, () => {
     await assertAccessible(page);
   });
 
-  step('bin button removes trusted device', async () => {
+  step('bin button removes trusted device', async ({ page }) => {
     const removeButton = page.getByRole('button', { name: /^Remove Chrome on Linux added / });
     assert.equal(await removeButton.locator('img[src="/assets/trash-2.svg"]').count(), 1, 'the remove button should show the bin icon');
-    await clickAndWaitForLoad(removeButton);
+    await clickAndWaitForLoad(page, removeButton);
 
-    await assertPath(TWO_FACTOR_PATH, 'removing a device should return to the Two-factor page');
+    await assertPath(page, TWO_FACTOR_PATH, 'removing a device should return to the Two-factor page');
     const notice = await page.getByRole('status').innerText();
     assert.equal(notice, 'The device was removed: it needs a code at its next sign-in.', 'the page should confirm the removal');
     assert.equal(await page.locator('table').count(), 0, 'no trusted devices table should remain');
     await assertAccessible(page);
   });
 
-  step('removed device asks for code', async () => {
-    await signInUpToCodePage();
+  step('removed device asks for code', async ({ page }) => {
+    await signInUpToCodePage(page);
   });
 
-  step('recovery code signs in', async () => {
-    await enterSecondFactor(recoveryCodes[0], { remember: false });
+  step('recovery code signs in', async ({ page }) => {
+    await enterSecondFactor(page, recoveryCodes[0], { remember: false });
 
-    await assertOnAccountInfo('an unused recovery code should complete the sign-in');
+    await assertOnAccountInfo(page, 'an unused recovery code should complete the sign-in');
   });
 
-  step('used recovery code is rejected', async () => {
-    await signInUpToCodePage();
-    await enterSecondFactor(recoveryCodes[0], { remember: false });
+  step('used recovery code is rejected', async ({ page }) => {
+    await signInUpToCodePage(page);
+    await enterSecondFactor(page, recoveryCodes[0], { remember: false });
 
-    await assertPath(CODE_PAGE_PATH, 'a used recovery code should keep the code page open');
+    await assertPath(page, CODE_PAGE_PATH, 'a used recovery code should keep the code page open');
     const alert = await page.getByRole('alert').innerText();
     assert.equal(
       alert,
@@ -383,7 +254,7 @@ describe('two-factor authentication flow', { skip: skipReason }, () => {
     await assertAccessible(page);
   });
 
-  step('outbox holds security notices', async () => {
+  step('outbox holds security notices', async ({ outbox }) => {
     const messages = await waitForSubjects(outbox, Object.values(NOTICE_SUBJECTS), MAIL_TIMEOUT_MS);
     const expectedLines = {
       enabled: 'Two-factor authentication was turned on: signing in now needs a code from your authenticator app.',
