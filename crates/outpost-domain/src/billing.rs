@@ -117,7 +117,7 @@ impl BillingDetailsInput {
         let billing_email = match EmailAddress::parse(&self.billing_email) {
             Ok(email) => Some(email),
             Err(error) => {
-                errors.add("billing_email", format!("Billing email: {error}"));
+                errors.add("billing_email", error.to_string());
                 None
             }
         };
@@ -177,7 +177,7 @@ mod tests {
     fn malformed_vat_gets_message() {
         let input = BillingDetailsInput { tax_id: "DE12".into(), ..valid_input() };
         let errors = input.validate().err().unwrap_or_default();
-        assert!(errors.get("tax_id").is_some_and(|m| m.contains("format used in DE")));
+        assert!(errors.get("tax_id").is_some_and(|m| m.contains("format used in Germany (DE)")));
     }
 
     #[test]

@@ -46,6 +46,8 @@ impl fmt::Debug for Password {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
+    #[error("Password is required.")]
+    Missing,
     #[error("Password is too short: it has {0} characters and needs at least 15. A few unrelated words make a long password that is easy to remember.")]
     TooShort(usize),
     #[error("Password is too long: it has {0} characters and the maximum is 256.")]
@@ -62,6 +64,9 @@ pub fn check_new_password(input: &str, username: &EmailAddress) -> Result<Passwo
     let password = Password::normalize(input);
     let length = password.char_count();
 
+    if length == 0 {
+        return Err(PasswordError::Missing);
+    }
     if length < MIN_PASSWORD_CHARS {
         return Err(PasswordError::TooShort(length));
     }

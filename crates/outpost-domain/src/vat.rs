@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::country::CountryCode;
+use crate::country::{CountryCode, country_name};
 
 /// (ISO country code, VAT prefix, pattern of the part after the prefix).
 const FORMATS: [(&str, &str, &str); 27] = [
@@ -79,6 +79,21 @@ pub fn check_vat_number(country: &CountryCode, input: &str) -> Result<String, Va
         .filter(|c| !matches!(c, ' ' | '.' | '-'))
         .collect::<String>()
         .to_uppercase();
+    let typed_prefix = compact.get(..2).unwrap_or_default();
+    let other_state = COMPILED
+        .iter()
+        .find(|(code, other_prefix, _)| *other_prefix == typed_prefix && *code != country.as_str() && !(typed_prefix == "GR" && *prefix == "EL"));
+    if let Some((other_code, other_prefix, _)) = other_state {
+        return Err(VatError(format!(
+            "VAT number \"{}\" starts with {other_prefix}, the prefix of {}, but the country is {}. Choose {} as the country, or enter the VAT number of {}.",
+            input.trim(),
+            country_name(other_code),
+            country_name(country.as_str()),
+            country_name(other_code),
+            country_name(country.as_str()),
+        )));
+    }
+
     let body = compact
         .strip_prefix(prefix)
         .or_else(|| if *prefix == "EL" { compact.strip_prefix("GR") } else { None })
@@ -89,8 +104,9 @@ pub fn check_vat_number(country: &CountryCode, input: &str) -> Result<String, Va
         let example = example_for(prefix);
         let hint = if example.is_empty() { String::new() } else { format!(", for example {example}") };
         return Err(VatError(format!(
-            "VAT number \"{}\" does not have the format used in {}{hint}.",
+            "VAT number \"{}\" does not have the format used in {} ({}){hint}.",
             input.trim(),
+            country_name(country.as_str()),
             country.as_str()
         )));
     }
@@ -135,6 +151,17 @@ mod tests {
     fn austrian_number_needs_u() {
         assert!(check_vat_number(&country("AT"), "atu12345678").is_ok());
         assert!(check_vat_number(&country("AT"), "AT12345678").is_err());
+    }
+
+    #[test]
+    fn number_of_other_member_state_is_rejected() {
+        let error = check_vat_number(&country("FR"), "DE123456789").err().map(|error| error.0).unwrap_or_default();
+        assert!(error.contains("starts with DE, the prefix of Germany, but the country is France"), "{error}");
+    }
+
+    #[test]
+    fn french_number_with_letter_key_is_accepted() {
+        assert_eq!(check_vat_number(&country("FR"), "FR XZ 123456789"), Ok("FRXZ123456789".to_owned()));
     }
 
     #[test]

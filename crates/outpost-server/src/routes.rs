@@ -128,7 +128,7 @@ async fn guard(State(guard): State<GuardState>, mut request: Request, next: Next
 
     match (guard.access, &user) {
         (Access::SignedIn | Access::TwoFactorSetup | Access::TeamMaster | Access::SecondFactorPending | Access::AnySession, None) => {
-            return AppError::Unauthorized.into_response();
+            return sign_in_redirect(&request);
         }
         (Access::SignedIn | Access::TwoFactorSetup | Access::TeamMaster, Some(user)) if user.second_factor_pending => {
             return Redirect::to(SECOND_FACTOR_PATH).into_response();
@@ -148,6 +148,31 @@ async fn guard(State(guard): State<GuardState>, mut request: Request, next: Next
 
     request.extensions_mut().insert(MaybeUser(user));
     next.run(request).await
+}
+
+/// Sends a request without a session to sign-in: a page request with its address in `next`,
+/// so sign-in returns there, and a form post with a note that the session ended.
+fn sign_in_redirect(request: &Request) -> Response {
+    let location = if request.method() == Method::GET {
+        let target = request.uri().path_and_query().map_or("/", |path| path.as_str());
+        format!("/sign-in?next={}", percent_encode(target))
+    } else {
+        "/sign-in?expired=1".to_owned()
+    };
+    Redirect::to(&location).into_response()
+}
+
+/// Percent-encodes everything but unreserved characters and `/` (RFC 3986, 2.3).
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Builds the router from the table, each route behind its guard.

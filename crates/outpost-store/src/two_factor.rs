@@ -52,6 +52,8 @@ pub struct Enrollment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustedDevice {
     pub id: String,
+    /// SHA-256 digest of the cookie token, to recognise the browser asking.
+    pub token_hash: String,
     pub user_agent: String,
     pub client_address: String,
     pub created_at: i64,
@@ -270,7 +272,7 @@ pub async fn use_trusted_device(database: &Database, user_id: &str, token_hash: 
 /// The user's unexpired trusted devices, most recently added first.
 pub async fn trusted_devices(database: &Database, user_id: &str, now: i64) -> Result<Vec<TrustedDevice>, StoreError> {
     let rows = sqlx::query(
-        "SELECT id, user_agent, client_address, created_at, last_used_at, expires_at FROM trusted_devices \
+        "SELECT id, token_hash, user_agent, client_address, created_at, last_used_at, expires_at FROM trusted_devices \
          WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id DESC",
     )
     .bind(user_id)
@@ -282,6 +284,7 @@ pub async fn trusted_devices(database: &Database, user_id: &str, now: i64) -> Re
         .map(|row| {
             Ok(TrustedDevice {
                 id: row.try_get("id")?,
+                token_hash: row.try_get("token_hash")?,
                 user_agent: row.try_get("user_agent")?,
                 client_address: row.try_get("client_address")?,
                 created_at: row.try_get("created_at")?,

@@ -22,6 +22,7 @@ fn main() -> std::process::ExitCode {
         }
     };
 
+    let is_server = matches!(cli.command, None | Some(Command::Serve(_)));
     let result = runtime.block_on(async {
         match cli.command {
             None => serve::run(cli.serve).await,
@@ -34,7 +35,10 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "outpost stopped with an error");
+            // The server's log gets the error too; a command prints it once, for its user.
+            if is_server {
+                tracing::error!(error = format!("{error:#}"), "outpost stopped with an error");
+            }
             eprintln!("error: {error:#}");
             std::process::ExitCode::FAILURE
         }

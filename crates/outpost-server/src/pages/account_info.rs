@@ -27,7 +27,7 @@ struct AccountInfoPage {
     chrome: Chrome,
     input: BillingDetailsInput,
     errors: FieldErrors,
-    countries: Vec<(&'static str, &'static str)>,
+    countries: Vec<(&'static str, String)>,
     notice: Option<String>,
 }
 

@@ -15,6 +15,7 @@ use outpost_store::users;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfToken;
+use crate::auth::two_factor::send_notice;
 use crate::auth::password_hashing::Verification;
 use crate::auth::{CurrentUser, throttle};
 use crate::client_address::ClientAddress;
@@ -79,7 +80,11 @@ pub async fn submit(
     }
 
     let username = EmailAddress::parse(&user.username).map_err(|error| AppError::Internal(anyhow::anyhow!("stored username is invalid: {error}")))?;
-    let new_password = new_password(&form, "new_password", "password_confirmation", &username, &mut page.errors);
+    let mut new_password = new_password(&form, "new_password", "password_confirmation", &username, &mut page.errors);
+    if new_password.is_some() && form.text("new_password") == form.text("current_password") {
+        page.errors.add("new_password", "The new password is the same as the current one. Choose a different password.");
+        new_password = None;
+    }
     let Some(new_password) = new_password.filter(|_| page.errors.is_empty()) else {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
@@ -92,6 +97,8 @@ pub async fn submit(
     let entry = session_audit_entry(&user, &address, "other sessions ended");
     audit::record(&state.database, Event::PasswordChanged, entry, now).await?;
     tracing::info!(user.id = %user.user_id, "password changed");
+    let notice = format!("Your password was changed from {address}. Your other sessions and trusted devices were signed out.");
+    send_notice(&state, &user.user_id, &user.username, "Your Outpost password was changed", &notice);
 
     Ok((StatusCode::SEE_OTHER, [(LOCATION, HeaderValue::from_static("/security/password?changed=1"))]).into_response())
 }

@@ -191,6 +191,8 @@ pub async fn submit_reset(
     let entry = user_audit_entry(&user, &address, "all sessions ended");
     audit::record(&state.database, Event::PasswordReset, entry, now).await?;
     tracing::info!(user.id = %user.id, "password reset through an emailed link");
+    let notice = format!("Your password was reset through an emailed link from {address}. All your sessions and trusted devices were signed out.");
+    crate::auth::two_factor::send_notice(&state, &user.id, &user.username, "Your Outpost password was reset", &notice);
 
     Ok((StatusCode::SEE_OTHER, [(LOCATION, HeaderValue::from_static("/sign-in?reset=1"))]).into_response())
 }

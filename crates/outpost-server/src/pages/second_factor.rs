@@ -96,5 +96,5 @@ pub async fn submit(
         SecondFactor::TotpCode => "password and authenticator code",
         SecondFactor::RecoveryCode => "password and recovery code",
     };
-    complete_sign_in(&state, &user, &address, user_agent, detail, cookies).await
+    complete_sign_in(&state, &user, &address, user_agent, detail, cookies, None).await
 }

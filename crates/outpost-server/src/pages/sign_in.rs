@@ -33,6 +33,8 @@ const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
 struct SignInPage {
     chrome: Chrome,
     username: String,
+    /// Local address to return to after sign-in.
+    next: String,
     notice: Option<String>,
     alert: Option<String>,
 }
@@ -41,17 +43,34 @@ struct SignInPage {
 pub struct SignInQuery {
     signed_out: Option<String>,
     reset: Option<String>,
+    expired: Option<String>,
+    next: Option<String>,
+}
+
+/// Accepts `next` only as a path on this server, so sign-in never redirects elsewhere.
+fn local_target(next: &str) -> Option<&str> {
+    let safe = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 2000
+        && !next.chars().any(char::is_control);
+    safe.then_some(next)
 }
 
 pub async fn show(MaybeUser(user): MaybeUser, csrf: CsrfToken, Query(query): Query<SignInQuery>) -> Result<Response, AppError> {
+    let next = query.next.as_deref().and_then(local_target).unwrap_or_default().to_owned();
     let notice = if query.reset.is_some() {
         Some("Your password has been changed. Sign in with the new password.".to_owned())
     } else if query.signed_out.is_some() {
         Some("You have signed out.".to_owned())
+    } else if query.expired.is_some() {
+        Some("Your session ended, so the form was not sent. Sign in again and repeat the change.".to_owned())
+    } else if !next.is_empty() {
+        Some("Sign in to continue.".to_owned())
     } else {
         None
     };
-    let page = SignInPage { chrome: Chrome::new(user.as_ref(), &csrf, "sign-in"), username: String::new(), notice, alert: None };
+    let page = SignInPage { chrome: Chrome::new(user.as_ref(), &csrf, "sign-in"), username: String::new(), next, notice, alert: None };
     render(StatusCode::OK, &page)
 }
 
@@ -75,12 +94,16 @@ pub async fn submit(
     let typed_username: String = form.text("username").chars().take(MAX_EMAIL_CHARS + 1).collect();
     let username_key = normalize(&typed_username);
     let password = Password::normalize(form.text("password"));
-    let mut page = SignInPage { chrome: Chrome::new(None, &csrf, "sign-in"), username: typed_username.clone(), notice: None, alert: None };
+    let next = local_target(form.text("next")).unwrap_or_default().to_owned();
+    let mut page = SignInPage { chrome: Chrome::new(None, &csrf, "sign-in"), username: typed_username.clone(), next: next.clone(), notice: None, alert: None };
 
     match throttle::check_password_attempt(&state, &username_key, &address).await? {
         Verdict::Allowed => {}
         Verdict::Wait(seconds) => {
-            page.alert = Some(format!("Too many failed sign-ins. Try again in {}.", format_wait(seconds)));
+            page.alert = Some(format!(
+                "Too many failed sign-ins for this account or from your network. Try again in {}.",
+                format_wait(seconds)
+            ));
             return render_throttled(&page, seconds);
         }
         Verdict::Locked => {
@@ -132,7 +155,8 @@ pub async fn submit(
     }
 
     let detail = if trusted { "password on a trusted device" } else { "password" };
-    complete_sign_in(&state, user, &address, user_agent, detail, Vec::new()).await
+    let target = (!next.is_empty()).then_some(next.as_str());
+    complete_sign_in(&state, user, &address, user_agent, detail, Vec::new(), target).await
 }
 
 /// Starts a full session after every required factor, records the sign-in and sends the user
@@ -144,6 +168,7 @@ pub(crate) async fn complete_sign_in(
     user_agent: &str,
     detail: &str,
     extra_cookies: Vec<HeaderValue>,
+    target: Option<&str>,
 ) -> Result<Response, AppError> {
     let now = state.now();
     let cookie = session::start(state, &user.id, address, user_agent, false).await?;
@@ -159,8 +184,9 @@ pub(crate) async fn complete_sign_in(
     audit::record(&state.database, Event::SignInSucceeded, entry, now).await?;
     tracing::info!(user.id = %user.id, "signed in");
 
-    let target = if user.role == Role::TeamMaster { "/account" } else { "/security/password" };
-    let mut response = (StatusCode::SEE_OTHER, [(SET_COOKIE, cookie), (LOCATION, HeaderValue::from_static(target))]).into_response();
+    let first_page = if user.role == Role::TeamMaster { "/account" } else { "/security/password" };
+    let location = HeaderValue::from_str(target.unwrap_or(first_page)).unwrap_or(HeaderValue::from_static("/"));
+    let mut response = (StatusCode::SEE_OTHER, [(SET_COOKIE, cookie), (LOCATION, location)]).into_response();
     for extra in extra_cookies {
         response.headers_mut().append(SET_COOKIE, extra);
     }

@@ -31,6 +31,10 @@ struct SignUpPage {
 }
 
 pub async fn show(MaybeUser(user): MaybeUser, csrf: CsrfToken) -> Result<Response, AppError> {
+    if user.as_ref().is_some_and(|user| !user.second_factor_pending) {
+        // A signed-in user would otherwise create a second account and switch to it.
+        return Ok(axum::response::Redirect::to("/").into_response());
+    }
     let page = SignUpPage {
         chrome: Chrome::new(user.as_ref(), &csrf, "sign-up"),
         username: String::new(),

@@ -15,9 +15,13 @@ use outpost_store::two_factor::{self, EnrollmentPurpose};
 use serde::Deserialize;
 
 use crate::auth::CurrentUser;
+use crate::auth::csrf::read_cookie;
+use crate::auth::token::Token;
 use crate::auth::csrf::CsrfToken;
 use crate::auth::reauthentication::{PasswordCheck, check_password, record_code_failure, record_code_success};
-use crate::auth::two_factor::{check_second_factor, check_totp_code, new_recovery_codes, open_secret, seal_secret, send_notice, trust_browser};
+use crate::auth::two_factor::{
+    TRUSTED_DEVICE_COOKIE, check_second_factor, check_totp_code, new_recovery_codes, open_secret, seal_secret, send_notice, trust_browser,
+};
 use crate::client_address::ClientAddress;
 use crate::clock::{format_utc, format_wait};
 use crate::error::AppError;
@@ -37,6 +41,8 @@ pub struct Status {
 
 pub struct DeviceRow {
     pub id: String,
+    /// The device is the browser viewing the page.
+    pub is_this_browser: bool,
     pub browser: String,
     pub client_address: String,
     pub added: String,
@@ -87,6 +93,8 @@ struct ConfirmPage {
 struct RecoveryCodesPage {
     chrome: Chrome,
     codes: Vec<String>,
+    /// An earlier set existed and was voided.
+    replaced: bool,
     download: String,
     notice: Option<String>,
 }
@@ -101,7 +109,8 @@ fn group_key(key: &str) -> String {
     key.as_bytes().chunks(4).map(|chunk| String::from_utf8_lossy(chunk).into_owned()).collect::<Vec<_>>().join(" ")
 }
 
-async fn status_page(state: &AppState, user: &SessionUser, csrf: &CsrfToken) -> Result<StatusPage, AppError> {
+async fn status_page(state: &AppState, user: &SessionUser, csrf: &CsrfToken, headers: &HeaderMap) -> Result<StatusPage, AppError> {
+    let this_browser = read_cookie(headers, TRUSTED_DEVICE_COOKIE).map(|value| Token::from_client(value).digest());
     let now = state.now();
     let status = match two_factor::credential(&state.database, &user.user_id).await? {
         Some(credential) => Some(Status {
@@ -116,6 +125,7 @@ async fn status_page(state: &AppState, user: &SessionUser, csrf: &CsrfToken) -> 
         .await?
         .into_iter()
         .map(|device| DeviceRow {
+            is_this_browser: this_browser.as_deref() == Some(device.token_hash.as_str()),
             id: device.id,
             browser: user_agent::describe(&device.user_agent),
             client_address: device.client_address,
@@ -141,9 +151,10 @@ pub async fn show(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     csrf: CsrfToken,
+    headers: HeaderMap,
     Query(query): Query<StatusQuery>,
 ) -> Result<Response, AppError> {
-    let mut page = status_page(&state, &user, &csrf).await?;
+    let mut page = status_page(&state, &user, &csrf, &headers).await?;
     page.notice = match query.done.as_deref() {
         Some("renewed") => Some("The new key is in use; codes from the old key no longer work.".to_owned()),
         Some("disabled") => Some("Two-factor authentication is off. Recovery codes and trusted devices were removed.".to_owned()),
@@ -280,8 +291,12 @@ pub async fn submit_confirm(
     let address = client.text();
     let now = state.now();
 
-    let step = parse_code(form.text("code")).and_then(|code| matching_step(&secret, &code, now));
-    let Some(step) = step else {
+    let Some(code) = parse_code(form.text("code")) else {
+        let mut page = confirm_page(&state, &user, &csrf, &secret, enrollment.purpose);
+        page.errors.add("code", "Enter the 6-digit code that the app shows, digits only.");
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let Some(step) = matching_step(&secret, &code, now) else {
         record_code_failure(&state, &user.username, &address).await?;
         let mut page = confirm_page(&state, &user, &csrf, &secret, enrollment.purpose);
         page.errors.add("code", "The code does not match. Enter the 6 digits the app shows now; if the app shows a new code, use that one.");
@@ -306,7 +321,7 @@ pub async fn submit_confirm(
     send_notice(&state, &user.user_id, &user.username, "Two-factor authentication is on for your Outpost account", "Two-factor authentication was turned on: signing in now needs a code from your authenticator app.");
     tracing::info!(user.id = %user.user_id, "two-factor authentication enabled");
 
-    let mut response = render(StatusCode::OK, &recovery_codes_page(&user, &csrf, codes, "Two-factor authentication is on."))?;
+    let mut response = render(StatusCode::OK, &recovery_codes_page(&user, &csrf, codes, "Two-factor authentication is on.", false))?;
     if form.checkbox("remember") {
         let user_agent = headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default();
         let cookie = trust_browser(&state, &user.user_id, &address, user_agent).await?;
@@ -318,10 +333,10 @@ pub async fn submit_confirm(
     Ok(response)
 }
 
-fn recovery_codes_page(user: &SessionUser, csrf: &CsrfToken, codes: Vec<String>, notice: &str) -> RecoveryCodesPage {
+fn recovery_codes_page(user: &SessionUser, csrf: &CsrfToken, codes: Vec<String>, notice: &str, replaced: bool) -> RecoveryCodesPage {
     let text = format!("Outpost recovery codes for {}\n\n{}\n", user.username, codes.join("\n"));
     let download = text.bytes().map(|byte| if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) { char::from(byte).to_string() } else { format!("%{byte:02X}") }).collect();
-    RecoveryCodesPage { chrome: Chrome::new(Some(user), csrf, SECTION), codes, download, notice: Some(notice.to_owned()) }
+    RecoveryCodesPage { chrome: Chrome::new(Some(user), csrf, SECTION), codes, replaced, download, notice: Some(notice.to_owned()) }
 }
 
 /// Checks password and a current authenticator code on the status page's form; returns the
@@ -335,14 +350,14 @@ async fn check_password_and_code(
 ) -> Result<Option<Response>, AppError> {
     let check = check_password(state, &user.user_id, &user.username, address, form.text("password")).await?;
     if let Some((status, message, retry_after)) = throttled(check, state) {
-        let mut page = status_page(state, user, csrf).await?;
+        let mut page = status_page(state, user, csrf, &HeaderMap::new()).await?;
         page.errors.add("password", message);
         return Ok(Some(with_retry_after(render(status, &page)?, retry_after)));
     }
 
     if !check_totp_code(state, &user.user_id, form.text("code")).await? {
         record_code_failure(state, &user.username, address).await?;
-        let mut page = status_page(state, user, csrf).await?;
+        let mut page = status_page(state, user, csrf, &HeaderMap::new()).await?;
         page.errors.add("code", "The code is wrong or was already used. Enter the current 6-digit code from your authenticator app.");
         return Ok(Some(render(StatusCode::UNPROCESSABLE_ENTITY, &page)?));
     }
@@ -386,7 +401,7 @@ pub async fn submit_recovery_codes(
     two_factor::replace_recovery_codes(&state.database, &user.user_id, &digests, now).await?;
     audit::record(&state.database, Event::RecoveryCodesRegenerated, session_audit_entry(&user, &address, ""), now).await?;
     send_notice(&state, &user.user_id, &user.username, "New Outpost recovery codes", "A new set of recovery codes was made; the earlier codes no longer work.");
-    render(StatusCode::OK, &recovery_codes_page(&user, &csrf, codes, "New recovery codes were made."))
+    render(StatusCode::OK, &recovery_codes_page(&user, &csrf, codes, "New recovery codes were made.", true))
 }
 
 fn disable_page(user: &SessionUser, csrf: &CsrfToken) -> PasswordPage {

@@ -71,7 +71,7 @@ async fn malformed_vat_number_gets_message() {
     let page = save(&browser, &with("tax_id", "DE12")).await;
 
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(field_error(&page.body, "tax_id").unwrap().contains("does not have the format used in DE"));
+    assert!(field_error(&page.body, "tax_id").unwrap().contains("does not have the format used in Germany (DE)"));
     assert!(page.body.contains("value=\"DE12\""), "typed VAT number kept");
 }
 

@@ -134,3 +134,13 @@ async fn sign_up_taken_addresses_are_throttled() {
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(throttled.headers.get("retry-after").unwrap(), "30");
 }
+
+#[tokio::test]
+async fn signed_in_user_is_sent_away_from_sign_up() {
+    let app = TestApp::spawn().await;
+    let browser = app.sign_up("dana@example.com").await;
+
+    let page = browser.get("/sign-up").await;
+
+    assert_eq!(page.location(), Some("/"));
+}

@@ -253,7 +253,7 @@ async fn removing_member_ends_sessions_keeps_audit() {
     let removed = master.submit(&format!("/team/members/{id}/remove"), &[]).await;
 
     assert_eq!(removed.location(), Some("/team?done=removed"));
-    assert_eq!(member.get("/security/password").await.location(), Some("/sign-in"));
+    assert_eq!(member.get("/security/password").await.location().map(|location| location.starts_with("/sign-in")), Some(true));
     assert_eq!(sessions::count_for_user(&app.state.database, &id).await.unwrap(), 0);
     let account_id = users::find_by_username(&app.state.database, MASTER).await.unwrap().unwrap().account_id;
     let entries = audit::list_for_account(&app.state.database, &account_id, 50).await.unwrap();

@@ -321,7 +321,7 @@ async fn trusted_devices_listed_with_browser_and_address() {
 
     let page = browser.get("/security/two-factor").await;
 
-    assert!(page.body.contains("<td>Unknown browser on an unknown system</td>"), "reqwest sends no User-Agent");
+    assert!(page.body.contains("<td>Unknown browser on an unknown system <mark>this browser</mark></td>"), "reqwest sends no User-Agent");
     assert!(page.body.contains("<td>127.0.0.1</td>"));
     assert!(page.body.contains("aria-label=\"Remove"));
 }
