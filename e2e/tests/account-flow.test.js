@@ -116,7 +116,7 @@ describeBrowserFlow('account portal flow', {}, ({ step }) => {
     const message = await page.locator(`[id="${describedBy}"]`).innerText();
     assert.equal(
       message,
-      `VAT number "${BAD_VAT_NUMBER}" does not have the format used in DE, for example DE123456789.`,
+      `VAT number "${BAD_VAT_NUMBER}" does not have the format used in Germany (DE), for example DE123456789.`,
       'the message beside the Tax ID field should explain the German VAT format',
     );
     const alert = await page.getByRole('alert').innerText();

@@ -213,7 +213,10 @@ describeBrowserFlow('two-factor authentication flow', FLOW_OPTIONS, ({ step }) =
     const rows = page.locator('table tbody tr');
     assert.equal(await rows.count(), 1, 'the trusted devices table should have one row');
     const cells = await rows.first().getByRole('cell').allInnerTexts();
-    assert.equal(cells[0], 'Chrome on Linux', 'the row should describe headless Chromium as Chrome on Linux');
+    // The browser's own row carries a "this browser" mark after its description.
+    assert.equal(cells[0], 'Chrome on Linux this browser', 'the row should describe headless Chromium as Chrome on Linux');
+    const mark = rows.first().getByRole('cell').first().locator('mark');
+    assert.equal(await mark.innerText(), 'this browser', 'the row of the browser in use should be marked "this browser"');
     assert.equal(cells[1], '127.0.0.1', 'the row should show the loopback address the browser signed in from');
     await assertAccessible(page);
   });
