@@ -2,6 +2,7 @@
 //! sign-in throttle and the billing details of an account. The clock is always a parameter.
 
 pub mod billing;
+pub mod collector;
 pub mod country;
 pub mod email;
 pub mod fields;

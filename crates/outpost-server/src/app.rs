@@ -13,6 +13,8 @@ use outpost_store::Database;
 use outpost_store::settings::{KeyCheck, check_secret_key_fingerprint};
 use tokio::net::TcpListener;
 
+use crate::agent::credentials::CredentialCache;
+use crate::agent::heartbeats::HeartbeatWriter;
 use crate::auth::password_hashing::PasswordHasher;
 use crate::client_address::client_address_layer;
 use crate::clock::Clock;
@@ -30,6 +32,7 @@ const SESSION_SWEEP_INTERVAL_SECONDS: u64 = 600;
 pub struct App {
     pub state: AppState,
     pub router: Router,
+    heartbeat_writer: HeartbeatWriter,
 }
 
 impl App {
@@ -57,6 +60,7 @@ impl App {
         let mailer = Mailer::new(&config.mail, &config.data_dir)?;
         tracing::info!(mail = %mailer.describe(), "mail delivery configured");
 
+        let (heartbeats, heartbeat_writer) = HeartbeatWriter::start(database.clone());
         let state = AppState::new(Inner {
             config,
             database,
@@ -65,9 +69,11 @@ impl App {
             hasher: PasswordHasher::new()?,
             secret_key,
             metrics: ops::metrics_handle()?,
+            credentials: CredentialCache::default(),
+            heartbeats,
         });
         let router = build_router(&state);
-        Ok(Self { state, router })
+        Ok(Self { state, router, heartbeat_writer })
     }
 }
 
@@ -85,13 +91,34 @@ fn build_router(state: &AppState) -> Router {
 /// Serves the app on `listener` until `shutdown` completes, then finishes open requests.
 pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_sessions(app.state.clone()));
+    let expirer = tokio::spawn(expire_collectors(app.state.clone()));
 
     let service = app.router.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
 
     sweeper.abort();
+    expirer.abort();
+    app.heartbeat_writer.stop().await;
     app.state.database.close().await;
     served.context("HTTP server failed")
+}
+
+/// How often prepaid collectors past their expiration are marked expired, in seconds.
+const EXPIRY_INTERVAL_SECONDS: u64 = 60;
+
+async fn expire_collectors(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(EXPIRY_INTERVAL_SECONDS));
+    loop {
+        interval.tick().await;
+        match outpost_store::collectors::expire_due(&state.database, state.now()).await {
+            Ok(expired) => {
+                for (collector_id, account_id) in expired {
+                    tracing::info!(collector.id = %collector_id, account.id = %account_id, "prepaid collector expired");
+                }
+            }
+            Err(error) => tracing::warn!(error = %error, "failed to expire prepaid collectors; retrying at the next run"),
+        }
+    }
 }
 
 async fn sweep_sessions(state: AppState) {

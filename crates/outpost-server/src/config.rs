@@ -17,6 +17,10 @@ pub struct ServerConfig {
     pub session_idle_seconds: i64,
     /// A session ends this many seconds after sign-in, whatever its use.
     pub session_absolute_seconds: i64,
+    /// Seconds between heartbeats that agents are told to keep.
+    pub heartbeat_interval_seconds: i64,
+    /// A collector counts as disconnected when its last heartbeat is this many seconds old.
+    pub collector_offline_after_seconds: i64,
     /// Issuer shown in authenticator apps; never contains a colon.
     pub totp_issuer: String,
     /// Days a browser stays trusted after "Remember me".

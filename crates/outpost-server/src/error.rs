@@ -21,6 +21,8 @@ pub enum AppError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("gone: {0}")]
+    Gone(String),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -60,6 +62,7 @@ impl AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Gone(_) => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -82,6 +85,7 @@ impl IntoResponse for AppError {
             Self::Forbidden(message) => ("Not allowed", message.clone()),
             Self::NotFound => ("Page not found", "There is no page at this address.".to_owned()),
             Self::Conflict(message) => ("Not possible", message.clone()),
+            Self::Gone(message) => ("Gone", message.clone()),
             Self::PayloadTooLarge => (
                 "Request too large",
                 "The submitted form is larger than the 64 KiB limit. Shorten the text and submit it again.".to_owned(),

@@ -2,6 +2,7 @@
 //! endpoints. Each area exposes its handlers; `routes` declares every route with its access
 //! rule in one table.
 
+pub mod agent;
 pub mod app;
 pub mod auth;
 pub mod client_address;

@@ -6,15 +6,18 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{MethodRouter, get, post, put};
 
 use crate::auth::MaybeUser;
 use crate::auth::session;
 use crate::error::AppError;
 use crate::ops;
+use crate::agent;
+use crate::agent::handlers::INVENTORY_BODY_LIMIT;
 use crate::pages::{
-    account_info, assets, change_password, change_username, home, invitations, password_reset, second_factor, sign_in, sign_out, sign_up,
-    team, two_factor,
+    account_info, assets, change_password, change_username, collector_actions, collectors, home, invitations, password_reset, second_factor,
+    sign_in, sign_out, sign_up, team, two_factor,
 };
 use crate::state::AppState;
 use outpost_store::users::Role;
@@ -36,6 +39,8 @@ pub enum Access {
     SecondFactorPending,
     /// Any session, complete or waiting for the second factor (sign-out).
     AnySession,
+    /// A collector agent, authenticated by its bearer credential in the handler (agent API).
+    Agent,
     /// Any signed-in user, also one who must still set up two-factor (the setup pages).
     TwoFactorSetup,
     /// Any signed-in user who has set up two-factor where it is required.
@@ -57,7 +62,7 @@ fn route(method: Method, path: &'static str, access: Access, handler: MethodRout
 
 /// The route table.
 pub fn table() -> Vec<RouteSpec> {
-    use Access::{Anonymous, AnySession, Public, SecondFactorPending, SignedIn, TeamMaster, TwoFactorSetup};
+    use Access::{Agent, Anonymous, AnySession, Public, SecondFactorPending, SignedIn, TeamMaster, TwoFactorSetup};
 
     vec![
         route(Method::GET, "/healthz", Public, get(ops::healthz)),
@@ -92,6 +97,24 @@ pub fn table() -> Vec<RouteSpec> {
         route(Method::GET, "/security/two-factor/disable", SignedIn, get(two_factor::show_disable)),
         route(Method::POST, "/security/two-factor/disable", SignedIn, post(two_factor::submit_disable)),
         route(Method::POST, "/security/trusted-devices/{id}/remove", SignedIn, post(two_factor::remove_trusted_device)),
+        route(Method::POST, "/agent/v1/activate", Agent, post(agent::handlers::activate)),
+        route(Method::POST, "/agent/v1/heartbeat", Agent, post(agent::handlers::heartbeat)),
+        route(Method::PUT, "/agent/v1/inventory", Agent, put(agent::handlers::inventory).layer(DefaultBodyLimit::max(INVENTORY_BODY_LIMIT))),
+        route(Method::GET, "/agent/v1/configuration", Agent, get(agent::handlers::configuration)),
+        route(Method::GET, "/collectors", SignedIn, get(collectors::list)),
+        route(Method::GET, "/collectors/new", TeamMaster, get(collectors::show_new)),
+        route(Method::POST, "/collectors/new", TeamMaster, post(collectors::create)),
+        route(Method::GET, "/collectors/history", SignedIn, get(collector_actions::history)),
+        route(Method::GET, "/collectors/history.csv", SignedIn, get(collector_actions::history_csv)),
+        route(Method::GET, "/collectors/{id}", SignedIn, get(collectors::show)),
+        route(Method::POST, "/collectors/{id}/rename", SignedIn, post(collectors::rename)),
+        route(Method::POST, "/collectors/{id}/activation-key", TeamMaster, post(collectors::renew_key)),
+        route(Method::GET, "/collectors/{id}/configuration", TeamMaster, get(collector_actions::show_configuration)),
+        route(Method::POST, "/collectors/{id}/configuration", TeamMaster, post(collector_actions::save_configuration)),
+        route(Method::GET, "/collectors/{id}/clean-up", TeamMaster, get(collector_actions::show_clean_up)),
+        route(Method::POST, "/collectors/{id}/clean-up", TeamMaster, post(collector_actions::clean_up)),
+        route(Method::GET, "/collectors/{id}/delete", TeamMaster, get(collector_actions::show_delete)),
+        route(Method::POST, "/collectors/{id}/delete", TeamMaster, post(collector_actions::delete)),
         route(Method::GET, "/invitation", Anonymous, get(invitations::show_accept)),
         route(Method::POST, "/invitation", Anonymous, post(invitations::submit_accept)),
         route(Method::GET, "/team", TeamMaster, get(team::show)),
@@ -117,7 +140,7 @@ struct GuardState {
 
 /// Enforces a route's access rule and puts the session's user in the request extensions.
 async fn guard(State(guard): State<GuardState>, mut request: Request, next: Next) -> Response {
-    if guard.access == Access::Public {
+    if matches!(guard.access, Access::Public | Access::Agent) {
         return next.run(request).await;
     }
 

@@ -20,6 +20,8 @@ pub struct Inner {
     pub hasher: PasswordHasher,
     pub secret_key: SecretKey,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub credentials: crate::agent::credentials::CredentialCache,
+    pub heartbeats: crate::agent::heartbeats::HeartbeatQueue,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod billing;
+pub mod collectors;
 mod database;
 mod error;
 mod migrations;

@@ -2,7 +2,9 @@
 //! with the actor `support`.
 
 use anyhow::{Context, bail};
+use outpost_domain::collector;
 use outpost_domain::email::{EmailAddress, normalize};
+use outpost_store::collectors;
 use outpost_store::audit::{self, Entry, Event};
 use outpost_store::throttle::{self, Scope};
 use outpost_store::two_factor;
@@ -25,6 +27,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::Unlock { username, storage } => unlock(&username, &storage).await,
         AdminCommand::ResetTwoFactor { username, storage } => reset_two_factor(&username, &storage).await,
+        AdminCommand::GrantPrepaid { collector_id, until, storage } => grant_prepaid(&collector_id, &until, &storage).await,
         AdminCommand::ChangeUsername { old, new, storage } => change_username(&old, &new, &storage).await,
     }
 }
@@ -81,6 +84,30 @@ async fn reset_two_factor(username: &str, storage: &StorageArgs) -> anyhow::Resu
     } else {
         println!("{} had no two-factor authentication; trusted devices cleared, {ended} session(s) ended.", user.username);
     }
+    database.close().await;
+    Ok(())
+}
+
+async fn grant_prepaid(collector_id: &str, until: &str, storage: &StorageArgs) -> anyhow::Result<()> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let last_day = time::Date::parse(until.trim(), &format)
+        .map_err(|_| anyhow::anyhow!("--until {until:?} is not a date in the form YYYY-MM-DD, for example 2027-12-31"))?;
+    let today = collector::utc_date(now());
+    let latest = collector::max_prepaid_until(today);
+    if last_day < today {
+        bail!("--until {until} is in the past; give today ({today}) or a later day");
+    }
+    if last_day > latest {
+        bail!("--until {until} is more than five years ahead; the latest allowed day is {latest}");
+    }
+
+    let database = open(storage).await?;
+    let detail = format!("prepaid through {last_day} (UTC)");
+    let Some(updated) = collectors::grant_prepaid(&database, collector_id.trim(), collector::prepaid_end(last_day), &detail, now()).await? else {
+        bail!("no collector has the id {collector_id:?}; copy it from the collector's page in the portal");
+    };
+    tracing::info!(collector.id = %updated.id, account.id = %updated.account_id, "support granted prepaid time");
+    println!("{} is prepaid through {last_day} (UTC); its status is {}.", updated.name, updated.activation_status);
     database.close().await;
     Ok(())
 }

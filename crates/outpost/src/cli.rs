@@ -56,6 +56,16 @@ pub enum AdminCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
+    /// Make a collector prepaid until the end of DATE (UTC), at most five years ahead. The
+    /// collector id is shown on its page in the portal.
+    GrantPrepaid {
+        collector_id: String,
+        /// Last day of prepaid time, as YYYY-MM-DD.
+        #[arg(long)]
+        until: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
     /// Change a user's username; the user's sessions end.
     ChangeUsername {
         /// The current username (email address).
@@ -134,6 +144,14 @@ pub struct ServeArgs {
     /// Hours after sign-in after which a session ends, however active.
     #[arg(long, env = "OUTPOST_SESSION_ABSOLUTE_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
     pub session_absolute_hours: u32,
+
+    /// Seconds between the heartbeats that collector agents are told to send.
+    #[arg(long, env = "OUTPOST_HEARTBEAT_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub heartbeat_interval: u32,
+
+    /// Seconds after its last heartbeat at which a collector counts as disconnected.
+    #[arg(long, env = "OUTPOST_COLLECTOR_OFFLINE_AFTER", default_value_t = 180, value_parser = clap::value_parser!(u32).range(2..=86400))]
+    pub collector_offline_after: u32,
 
     /// Issuer name that authenticator apps show beside the code; must not contain a colon.
     #[arg(long, env = "OUTPOST_TOTP_ISSUER", default_value = "Outpost")]

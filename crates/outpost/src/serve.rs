@@ -75,6 +75,8 @@ fn server_config(args: &ServeArgs, public_url: String) -> anyhow::Result<ServerC
         trusted_proxies,
         session_idle_seconds: i64::from(args.session_idle_minutes) * 60,
         session_absolute_seconds: i64::from(args.session_absolute_hours) * 3600,
+        heartbeat_interval_seconds: i64::from(args.heartbeat_interval),
+        collector_offline_after_seconds: i64::from(args.collector_offline_after),
         totp_issuer: issuer.to_owned(),
         trusted_device_days: i64::from(args.trusted_device_days),
         secret_key_file: args.secret_key_file.clone(),

@@ -4,6 +4,8 @@ pub mod account_info;
 pub mod assets;
 pub mod change_password;
 pub mod change_username;
+pub mod collector_actions;
+pub mod collectors;
 pub mod home;
 pub mod invitations;
 pub mod password_reset;

@@ -65,6 +65,8 @@ pub fn base_config(data_dir: PathBuf, database_url: String) -> ServerConfig {
         trusted_proxies: Vec::new(),
         session_idle_seconds: 30 * 60,
         session_absolute_seconds: 12 * 3600,
+        heartbeat_interval_seconds: 60,
+        collector_offline_after_seconds: 180,
         totp_issuer: "Outpost".into(),
         trusted_device_days: 30,
         secret_key_file: None,

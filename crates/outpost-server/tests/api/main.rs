@@ -5,6 +5,7 @@
 
 mod account_info;
 mod change_password;
+mod collectors;
 mod helpers;
 mod operations;
 mod password_reset;

@@ -47,7 +47,8 @@ async fn every_post_route_requires_csrf_token() {
 
     // The code page's own CSRF check is covered by the two-factor tests, with a session that
     // waits for the second factor.
-    for spec in table().iter().filter(|spec| spec.method == Method::POST && spec.access != Access::SecondFactorPending) {
+    // The agent API takes a bearer credential instead of a form token.
+    for spec in table().iter().filter(|spec| spec.method == Method::POST && !matches!(spec.access, Access::SecondFactorPending | Access::Agent)) {
         let response = browser.client.post(browser.url(&concrete(spec.path))).form(&[("name", "x")]).send().await.unwrap();
 
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "POST {}", spec.path);
@@ -117,11 +118,26 @@ async fn every_route_by_actor() {
         expires_at: crate::helpers::START_TIME + 86_400,
     };
     let device_id = two_factor::add_trusted_device(database, device).await.unwrap();
+    let collector = outpost_store::collectors::NewCollector {
+        account_id: &master_user.account_id,
+        name: "Branch office",
+        created_by: "master@example.com",
+        key_hash: "digest-of-an-activation-key",
+        key_expires_at: crate::helpers::START_TIME + 86_400,
+        inventory_interval_seconds: 900,
+        now: crate::helpers::START_TIME,
+    };
+    let collector_id = outpost_store::collectors::create(database, collector).await.unwrap();
 
     let actors = [(Actor::Anonymous, &anonymous), (Actor::Member, &member), (Actor::TeamMaster, &master), (Actor::OtherTeamMaster, &other)];
     for spec in table() {
         let has_id = spec.path.contains("{id}");
-        let path = if spec.path.starts_with("/team/members/") {
+        // Whose id the path carries: the Team Master's own (a trusted device), or the
+        // account's (members, invitations, collectors), which its members may reach.
+        let account_scoped = !spec.path.starts_with("/security/");
+        let path = if spec.path.starts_with("/collectors/") {
+            spec.path.replace("{id}", &collector_id)
+        } else if spec.path.starts_with("/team/members/") {
             spec.path.replace("{id}", &member_id)
         } else if spec.path.starts_with("/team/invitations/") {
             spec.path.replace("{id}", &invitation_id)
@@ -140,18 +156,27 @@ async fn every_route_by_actor() {
                 continue;
             }
 
-            let page = if is_post { browser.submit(&path, &[("required", "yes")]).await } else { browser.get(&path).await };
+            let page = match spec.method {
+                Method::POST => browser.submit(&path, &[("required", "yes")]).await,
+                Method::PUT => browser.post_raw(&path, b"{}".to_vec()).await,
+                _ => browser.get(&path).await,
+            };
             let context = format!("{} {} as {actor:?}: {} {:?}", spec.method, path, page.status, page.location());
             let to_sign_in = page.location().is_some_and(|location| location.starts_with("/sign-in"));
             assert!(page.status.as_u16() < 500, "{context}");
 
             match (spec.access, actor) {
                 (Access::Public, _) => assert!(page.status.as_u16() < 400, "{context}"),
+                // Pages never open the agent API: it takes a bearer credential and JSON.
+                (Access::Agent, _) => assert!(page.status.is_client_error(), "{context}"),
                 // "/" sends each visitor to their first page, sign-in for anonymous ones.
                 (Access::Anonymous, _) => assert!(!to_sign_in || spec.path == "/", "{context}"),
                 (_, Actor::Anonymous) => assert!(to_sign_in, "{context}"),
                 (Access::SecondFactorPending, _) => assert_eq!(page.location(), Some("/"), "{context}"),
                 (Access::AnySession, _) => {}
+                (Access::SignedIn | Access::TwoFactorSetup, Actor::Member | Actor::TeamMaster) if has_id && account_scoped => {
+                    assert!(page.status != StatusCode::NOT_FOUND && page.status != StatusCode::FORBIDDEN, "{context}");
+                }
                 (Access::SignedIn | Access::TwoFactorSetup, _) if has_id => assert_eq!(page.status, StatusCode::NOT_FOUND, "{context}"),
                 (Access::SignedIn | Access::TwoFactorSetup, _) => {
                     assert!(!to_sign_in, "{context}");
@@ -165,4 +190,5 @@ async fn every_route_by_actor() {
     }
 
     assert!(outpost_store::users::find_by_id(database, &member_id).await.unwrap().is_some(), "no request removed the member");
+    assert!(outpost_store::collectors::get(database, &master_user.account_id, &collector_id).await.unwrap().is_some(), "no request deleted the collector");
 }
