@@ -217,6 +217,57 @@ async fn admin_reset_2fa_removes_second_factor_and_sessions() {
     assert_eq!(entries[0].actor, "support");
 }
 
+async fn add_collector(database: &Database, account_id: &str) -> String {
+    let collector = outpost_store::collectors::NewCollector {
+        account_id,
+        name: "Berlin office",
+        created_by: "dana@example.com",
+        key_hash: "digest-of-a-key",
+        key_expires_at: i64::MAX,
+        inventory_interval_seconds: 900,
+        now: 1_796_083_200,
+    };
+    outpost_store::collectors::create(database, collector).await.unwrap()
+}
+
+#[tokio::test]
+async fn admin_grant_prepaid_makes_collector_prepaid() {
+    let setup = setup().await;
+    let database = database(&setup).await;
+    let user = add_user(&database, "dana@example.com").await;
+    let collector_id = add_collector(&database, &user.account_id).await;
+    let next_year = time::OffsetDateTime::now_utc().date().replace_year(time::OffsetDateTime::now_utc().year() + 1).unwrap();
+
+    let output = outpost(&setup, &["admin", "grant-prepaid", &collector_id, "--until", &next_year.to_string()]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let collector = outpost_store::collectors::get(&database, &user.account_id, &collector_id).await.unwrap().unwrap();
+    assert_eq!(collector.kind, "prepaid");
+    let end = next_year.next_day().unwrap().midnight().assume_utc().unix_timestamp();
+    assert_eq!(collector.expires_at, Some(end));
+    let history = outpost_store::collectors::history(&database, &user.account_id, None, 1).await.unwrap();
+    assert_eq!(history[0].action, "prepaid time granted");
+    assert_eq!(history[0].actor, "support");
+}
+
+#[tokio::test]
+async fn admin_grant_prepaid_rejects_more_than_five_years() {
+    let setup = setup().await;
+    let database = database(&setup).await;
+    let user = add_user(&database, "dana@example.com").await;
+    let collector_id = add_collector(&database, &user.account_id).await;
+
+    let too_far = outpost(&setup, &["admin", "grant-prepaid", &collector_id, "--until", "2099-01-01"]);
+    let malformed = outpost(&setup, &["admin", "grant-prepaid", &collector_id, "--until", "01/02/2027"]);
+
+    assert!(!too_far.status.success());
+    assert!(stderr(&too_far).contains("more than five years ahead"), "{}", stderr(&too_far));
+    assert!(!malformed.status.success());
+    assert!(stderr(&malformed).contains("not a date in the form YYYY-MM-DD"), "{}", stderr(&malformed));
+    let collector = outpost_store::collectors::get(&database, &user.account_id, &collector_id).await.unwrap().unwrap();
+    assert_eq!(collector.kind, "subscription", "nothing changed");
+}
+
 fn http_get(address: &str, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
