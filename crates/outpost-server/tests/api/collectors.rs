@@ -18,6 +18,7 @@ async fn add_collector(master: &Browser, name: &str) -> (String, String) {
 }
 
 fn agent() -> reqwest::Client {
+    crate::helpers::install_crypto_provider();
     reqwest::Client::new()
 }
 

@@ -173,8 +173,19 @@ impl Page {
     }
 }
 
+/// Installs rustls' ring provider once. In a workspace build reqwest is compiled with the
+/// agent's `rustls-no-provider` feature, and then every client needs a provider, even one
+/// that only speaks plain HTTP.
+pub fn install_crypto_provider() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 impl Browser {
     pub fn new(base: &str) -> Self {
+        install_crypto_provider();
         let client = reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
         Self { client, base: base.to_owned() }
     }
