@@ -1,7 +1,7 @@
 //! Measures how many argon2id password verifications per second this machine does with the
 //! parameters of the server's `PasswordHasher` (m=19456 KiB, t=2, p=1), for bench/run.sh.
 //!
-//! Two modes:
+//! Three modes:
 //! - raw (the default): each of `--threads` plain OS threads verifies the same stored hash in
 //!   a loop with the argon2 crate, parsing the PHC string on every call as the server does.
 //!   With `--threads 1` the result is the single-thread rate that the sign-in goal is scaled
@@ -81,8 +81,8 @@ fn parse_options() -> anyhow::Result<Options> {
     Ok(options)
 }
 
-/// Hashes the password with the server's own hasher and checks that it verifies, so both
-/// modes run on exactly the parameters the server stores.
+/// Hashes the password with the server's own hasher and checks that it verifies, so every
+/// mode runs on exactly the parameters the server stores.
 async fn stored_hash(hasher: &PasswordHasher) -> anyhow::Result<String> {
     let password = Password::normalize(PASSWORD);
     let hash = hasher.hash(&password).await?;
