@@ -2,10 +2,12 @@
 # Runs the browser acceptance suite against the outpost release binary.
 #
 #   OUTPOST_BIN           path of the binary; default ../target/release/outpost from this folder
+#   OUTPOST_COLLECTOR_BIN path of the outpost-collector agent that the collector flow runs;
+#                         default ../target/release/outpost-collector from this folder
 #   OUTPOST_DATABASE_URL  postgres://USER@127.0.0.1:PORT/DB to run on PostgreSQL, where the
 #                         suite creates a fresh database per server start; unset runs on SQLite
-#   CI=true               makes a missing chromium, psql, oathtool or zbarimg fail the run
-#                         instead of skipping the tests that need it
+#   CI=true               makes a missing chromium, psql, oathtool, zbarimg or outpost-collector
+#                         fail the run instead of skipping the tests that need it
 set -euo pipefail
 
 e2e_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,6 +20,19 @@ if [[ ! -x "$binary" ]]; then
 fi
 OUTPOST_BIN="$(realpath "$binary")"
 export OUTPOST_BIN
+
+collector_binary="${OUTPOST_COLLECTOR_BIN:-$e2e_dir/../target/release/outpost-collector}"
+if [[ ! -x "$collector_binary" ]]; then
+  message="outpost-collector binary not found or not executable at $collector_binary; build it with 'cargo build --release -p outpost-collector' or set OUTPOST_COLLECTOR_BIN"
+  if [[ "${CI:-}" == "true" ]]; then
+    echo "error: $message" >&2
+    exit 1
+  fi
+  echo "warning: $message; the collector flow is skipped" >&2
+fi
+# realpath -m resolves a missing file too, so the flow names the path it looked at.
+OUTPOST_COLLECTOR_BIN="$(realpath -m "$collector_binary")"
+export OUTPOST_COLLECTOR_BIN
 
 node_major="$(node --version | sed -E 's/^v([0-9]+).*/\1/')"
 if (( node_major < 20 )); then

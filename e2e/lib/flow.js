@@ -28,7 +28,7 @@ const POSTGRES_TOOLS = [
 
 /**
  * Declares a flow named `title` with node:test's describe. `defineSteps` receives
- * { step, openPage } and declares the steps in order:
+ * { step, openPage, addCleanup } and declares the steps in order:
  *
  * - `step(name, body)` declares one step. `body` gets { page, server, outbox, workDir },
  *   where `page` is the page the flow opened at the start and `server` is { url, stop }.
@@ -36,6 +36,10 @@ const POSTGRES_TOOLS = [
  * - `openPage(label)`, called from a step, opens a page in a new browser context, so it
  *   shares no cookies with the other pages. `label` names it in failure messages and
  *   screenshot files.
+ * - `addCleanup(callback)`, called from a step, registers an async callback that the flow
+ *   runs after its last step, before it closes the browser and stops the server. Use it to
+ *   stop a process that a step started, also when a later step fails. A callback that throws
+ *   fails the flow and keeps the temporary folder.
  *
  * Options: `tools` lists the external programs the flow needs besides chromium (and psql and
  * pg_isready on PostgreSQL) in the form that listMissingTools takes. `serverSettings`
@@ -61,6 +65,8 @@ export function describeBrowserFlow(title, { tools = [], serverSettings = {}, st
     // Every open page as { label, page, blockedUrls }. The first one, with label null, is the
     // page that steps receive.
     const pages = [];
+    // Callbacks registered with addCleanup, run newest first.
+    const cleanups = [];
     let setupFinished = false;
     let failedStep = null;
 
@@ -69,6 +75,10 @@ export function describeBrowserFlow(title, { tools = [], serverSettings = {}, st
       const page = await opened.context.newPage();
       pages.push({ label, page, blockedUrls: opened.blockedUrls });
       return page;
+    }
+
+    function addCleanup(callback) {
+      cleanups.push(callback);
     }
 
     before(async () => {
@@ -103,6 +113,13 @@ export function describeBrowserFlow(title, { tools = [], serverSettings = {}, st
 
     after(async () => {
       const errors = [];
+      for (const callback of cleanups.reverse()) {
+        try {
+          await callback();
+        } catch (error) {
+          errors.push(error);
+        }
+      }
       await browser?.close().catch((error) => errors.push(error));
       await server?.stop().catch((error) => errors.push(error));
       await database?.drop().catch((error) => errors.push(error));
@@ -152,7 +169,7 @@ export function describeBrowserFlow(title, { tools = [], serverSettings = {}, st
       });
     }
 
-    defineSteps({ step, openPage });
+    defineSteps({ step, openPage, addCleanup });
   });
 }
 
@@ -179,4 +196,15 @@ export async function assertPath(page, expected, message) {
 /** Returns the text of the page's level-1 heading. */
 export function headingText(page) {
   return page.getByRole('heading', { level: 1 }).innerText();
+}
+
+/** Reads a table's body rows as objects keyed by the column headers' text. */
+export async function readTableRows(table) {
+  const headers = await table.getByRole('columnheader').allInnerTexts();
+  const rows = [];
+  for (const row of await table.locator('tbody tr').all()) {
+    const cells = await row.getByRole('cell').allInnerTexts();
+    rows.push(Object.fromEntries(headers.map((header, index) => [header.trim(), cells[index]?.trim()])));
+  }
+  return rows;
 }

@@ -34,7 +34,9 @@ export function findOnPath(name) {
 /**
  * Returns one message per missing tool, naming the Debian package that provides it.
  * Each requirement is { name, path, debianPackage } where `path` is an absolute path or null
- * to search PATH for `name`.
+ * to search PATH for `name`. A tool that no Debian package provides, such as a binary of this
+ * repository, gives `installHint` in place of `debianPackage`: the message's advice on how
+ * to get it.
  */
 export function listMissingTools(requirements) {
   const missing = [];
@@ -42,7 +44,8 @@ export function listMissingTools(requirements) {
     const found = tool.path === null ? findOnPath(tool.name) !== null : isExecutable(tool.path);
     if (!found) {
       const where = tool.path ?? `PATH (${process.env.PATH ?? ''})`;
-      missing.push(`${tool.name} is missing from ${where}: install the Debian package ${tool.debianPackage}`);
+      const advice = tool.installHint ?? `install the Debian package ${tool.debianPackage}`;
+      missing.push(`${tool.name} is missing from ${where}: ${advice}`);
     }
   }
   return missing;

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 
 import { Authenticator } from '../lib/authenticator.js';
 import { assertAccessible } from '../lib/browser.js';
-import { MAIL_TIMEOUT_MS, assertPath, clickAndWaitForLoad, describeBrowserFlow, headingText } from '../lib/flow.js';
+import { MAIL_TIMEOUT_MS, assertPath, clickAndWaitForLoad, describeBrowserFlow, headingText, readTableRows } from '../lib/flow.js';
 import { listMessages, waitForMessageLine } from '../lib/mail.js';
 
 const REQUIRED_TOOLS = [{ name: 'oathtool', path: null, debianPackage: 'oathtool' }];
@@ -74,17 +74,6 @@ function parseCsv(text) {
   }
   assert.equal(quoted, false, 'the CSV should close every quoted cell');
   assert.deepEqual([...row, cell], [''], `the CSV should end with CRLF, but its last line is ${JSON.stringify([...row, cell])}`);
-  return rows;
-}
-
-/** Reads a table's body rows as objects keyed by the column headers' text. */
-async function readTableRows(table) {
-  const headers = await table.getByRole('columnheader').allInnerTexts();
-  const rows = [];
-  for (const row of await table.locator('tbody tr').all()) {
-    const cells = await row.getByRole('cell').allInnerTexts();
-    rows.push(Object.fromEntries(headers.map((header, index) => [header.trim(), cells[index]?.trim()])));
-  }
   return rows;
 }
 
