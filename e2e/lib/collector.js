@@ -102,13 +102,13 @@ export async function readCollectorVersion() {
 }
 
 /**
- * Runs `outpost-collector --state-file STATE_FILE activate --server SERVER_URL --key KEY`
+ * Runs `outpost-collector --state-file STATE_FILE activate --server SERVER_URL --key=KEY`
  * and returns { exitCode, signal, stdout, stderr } whatever the exit code. Throws before
  * starting the agent unless `serverUrl` is a loopback server.
  */
 export async function activateCollector({ serverUrl, key, stateFile }) {
   assertLoopbackServer(serverUrl, '--server');
-  return runCommand(['--state-file', stateFile, 'activate', '--server', serverUrl, '--key', key]);
+  return runCommand(['--state-file', stateFile, 'activate', '--server', serverUrl, `--key=${key}`]);
 }
 
 /**

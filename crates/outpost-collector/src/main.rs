@@ -32,8 +32,8 @@ enum Command {
         /// The portal's address, for example https://portal.example.com.
         #[arg(long)]
         server: String,
-        /// The one-time activation key.
-        #[arg(long, env = "OUTPOST_COLLECTOR_KEY")]
+        /// The one-time activation key. Keys may start with "-", so --key=KEY is the safe form.
+        #[arg(long, env = "OUTPOST_COLLECTOR_KEY", allow_hyphen_values = true)]
         key: String,
     },
     /// Send heartbeats and the inventory until stopped (SIGTERM or Ctrl-C).
@@ -121,4 +121,15 @@ fn status(state_file: &std::path::Path) -> anyhow::Result<()> {
         Err(_) => println!("Not activated: no state file at {}. Run outpost-collector activate --server URL --key KEY.", state_file.display()),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_starting_with_hyphen_is_accepted() {
+        let cli = Cli::try_parse_from(["outpost-collector", "activate", "--server", "http://127.0.0.1:8080", "--key=-AbC"]);
+        assert!(matches!(cli.map(|cli| cli.command), Ok(Command::Activate { key, .. }) if key == "-AbC"));
+    }
 }

@@ -12,7 +12,7 @@ const MASTER: &str = "master@example.com";
 async fn add_collector(master: &Browser, name: &str) -> (String, String) {
     let page = master.submit("/collectors/new", &[("name", name)]).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    let key = page.body.split("--key ").nth(1).unwrap().split('<').next().unwrap().trim().to_owned();
+    let key = page.body.split("--key=").nth(1).unwrap().split('<').next().unwrap().trim().to_owned();
     let id = page.body.split("href=\"/collectors/").nth(1).unwrap().split('"').next().unwrap().to_owned();
     (id, key)
 }
@@ -119,10 +119,10 @@ async fn used_or_renewed_key_is_refused() {
     assert_eq!(body["type"], "urn:outpost:problem:invalid-activation-key");
 
     let renewed_page = master.submit(&format!("/collectors/{id}/activation-key"), &[]).await;
-    let new_key = renewed_page.body.split("--key ").nth(1).unwrap().split('<').next().unwrap().trim().to_owned();
+    let new_key = renewed_page.body.split("--key=").nth(1).unwrap().split('<').next().unwrap().trim().to_owned();
     let (_, _, _) = call(&app, reqwest::Method::POST, "/activate", None, Some(activation(&new_key))).await;
     let renewed_again = master.submit(&format!("/collectors/{id}/activation-key"), &[]).await;
-    let newest_key = renewed_again.body.split("--key ").nth(1).unwrap().split('<').next().unwrap().trim().to_owned();
+    let newest_key = renewed_again.body.split("--key=").nth(1).unwrap().split('<').next().unwrap().trim().to_owned();
     assert_ne!(new_key, newest_key);
     let (old_key_status, _, _) = call(&app, reqwest::Method::POST, "/activate", None, Some(activation(&new_key))).await;
     assert_eq!(old_key_status, StatusCode::FORBIDDEN, "a renewed key kills the old one");
@@ -360,4 +360,33 @@ async fn member_views_and_renames_only() {
     assert_eq!(member.get("/collectors/new").await.status, StatusCode::FORBIDDEN);
     assert_eq!(member.submit(&format!("/collectors/{id}/clean-up"), &[]).await.status, StatusCode::FORBIDDEN);
     assert_eq!(member.submit(&format!("/collectors/{id}/delete"), &[]).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn deleted_credential_refused_on_other_instance() {
+    let first = TestApp::spawn().await;
+    let database_url = first.state.config.database_url.clone();
+    let key_file = first.data_dir.join("secret.key");
+    let second = TestApp::spawn_with(|config| {
+        config.database_url = database_url;
+        config.secret_key_file = Some(key_file);
+    })
+    .await;
+    let master = first.sign_up(MASTER).await;
+    let (id, key) = add_collector(&master, "Berlin office").await;
+    let credential = activate(&first, &key).await;
+    let (cached, _, _) = call(&second, reqwest::Method::POST, "/heartbeat", Some(&credential), Some(heartbeat_body())).await;
+    assert_eq!(cached, StatusCode::OK, "the second instance now holds the credential in its cache");
+
+    first.clock.advance(180);
+    let deleted = master.submit(&format!("/collectors/{id}/delete"), &[]).await;
+    assert_eq!(deleted.location(), Some("/collectors?done=deleted"));
+    let started = std::time::Instant::now();
+    let mut status = StatusCode::OK;
+    while started.elapsed() < std::time::Duration::from_secs(5) && status == StatusCode::OK {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        status = call(&second, reqwest::Method::POST, "/heartbeat", Some(&credential), Some(heartbeat_body())).await.0;
+    }
+
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "refused within 5 seconds on the other instance");
 }
