@@ -3,6 +3,8 @@
 //! the form token. Unsafe requests whose `Origin` or `Sec-Fetch-Site` shows another site are
 //! rejected before any handler runs.
 
+use std::sync::{Arc, OnceLock};
+
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
@@ -22,12 +24,13 @@ use crate::state::AppState;
 pub const CSRF_COOKIE: &str = "outpost_csrf";
 pub const CSRF_FIELD: &str = "csrf_token";
 
-/// The browser's CSRF cookie value for this request. `fresh` is true when the request came
-/// without one and the response sets it.
+/// The browser's CSRF cookie for this request. A request without one gets a new value only
+/// when a page asks for a form token, so requests that render no form (operations endpoints,
+/// the agent API, assets) cost no random value, HMAC or `Set-Cookie`.
 #[derive(Debug, Clone)]
 pub struct CsrfCookie {
-    value: Token,
-    fresh: bool,
+    existing: Option<Token>,
+    created: Arc<OnceLock<Token>>,
 }
 
 /// The token to embed in this request's forms.
@@ -35,16 +38,21 @@ pub struct CsrfCookie {
 pub struct CsrfToken(pub String);
 
 impl CsrfCookie {
+    /// The form token for this browser, creating its cookie value on first use.
     fn form_token(&self, state: &AppState) -> String {
-        form_token_for(state, self.value.expose())
+        let value = match &self.existing {
+            Some(value) => value,
+            None => self.created.get_or_init(Token::generate),
+        };
+        form_token_for(state, value.expose())
     }
 
-    /// Checks a submitted form token in constant time.
+    /// Checks a submitted form token in constant time. A browser that sent no cookie fails.
     pub fn verify(&self, state: &AppState, submitted: &str) -> bool {
-        if self.fresh {
+        let Some(value) = &self.existing else {
             return false;
-        }
-        let expected = self.form_token(state);
+        };
+        let expected = form_token_for(state, value.expose());
         expected.as_bytes().ct_eq(submitted.as_bytes()).into()
     }
 }
@@ -109,20 +117,16 @@ pub async fn csrf_layer(State(state): State<AppState>, mut request: Request, nex
             .into_response();
     }
 
-    let existing = read_cookie(request.headers(), CSRF_COOKIE).filter(|value| is_well_formed(value));
-    let cookie = match existing {
-        Some(value) => CsrfCookie { value: Token::from_client(value), fresh: false },
-        None => CsrfCookie { value: Token::generate(), fresh: true },
-    };
-    let token = CsrfToken(cookie.form_token(&state));
+    let existing = read_cookie(request.headers(), CSRF_COOKIE).filter(|value| is_well_formed(value)).map(Token::from_client);
+    let cookie = CsrfCookie { existing, created: Arc::new(OnceLock::new()) };
     request.extensions_mut().insert(cookie.clone());
-    request.extensions_mut().insert(token);
+    request.extensions_mut().insert(state.clone());
 
     let mut response = next.run(request).await;
 
-    if cookie.fresh {
+    if let Some(created) = cookie.created.get() {
         let secure = if state.config.uses_https() { "; Secure" } else { "" };
-        let header = format!("{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie.value.expose());
+        let header = format!("{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}", created.expose());
         if let Ok(value) = HeaderValue::from_str(&header) {
             response.headers_mut().append(SET_COOKIE, value);
         }
@@ -134,11 +138,10 @@ impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
-        parts
-            .extensions
-            .get::<CsrfToken>()
-            .cloned()
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("CSRF layer missing on this route")))
+        let missing = || AppError::Internal(anyhow::anyhow!("CSRF layer missing on this route"));
+        let cookie = parts.extensions.get::<CsrfCookie>().ok_or_else(missing)?;
+        let state = parts.extensions.get::<AppState>().ok_or_else(missing)?;
+        Ok(CsrfToken(cookie.form_token(state)))
     }
 }
 
