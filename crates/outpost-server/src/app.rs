@@ -92,12 +92,14 @@ fn build_router(state: &AppState) -> Router {
 pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(sweep_sessions(app.state.clone()));
     let expirer = tokio::spawn(expire_collectors(app.state.clone()));
+    let change_follower = tokio::spawn(crate::agent::credentials::follow_credential_changes(app.state.clone()));
 
     let service = app.router.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
 
     sweeper.abort();
     expirer.abort();
+    change_follower.abort();
     app.heartbeat_writer.stop().await;
     app.state.database.close().await;
     served.context("HTTP server failed")

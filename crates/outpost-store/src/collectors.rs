@@ -115,6 +115,35 @@ where
     Ok(())
 }
 
+async fn record_credential_change<'c, E>(executor: E, collector_id: &str, now: i64) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query("INSERT INTO collector_credential_changes (id, collector_id, changed_at) VALUES ($1, $2, $3)")
+        .bind(new_id())
+        .bind(collector_id)
+        .bind(now)
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// Collectors whose credential changed (deleted, activated again, expired or granted prepaid
+/// time) at or after `since`, for dropping them from credential caches.
+pub async fn credential_changes_since(database: &Database, since: i64) -> Result<Vec<String>, StoreError> {
+    let ids = sqlx::query_scalar("SELECT collector_id FROM collector_credential_changes WHERE changed_at >= $1")
+        .bind(since)
+        .fetch_all(database.pool())
+        .await?;
+    Ok(ids)
+}
+
+/// Deletes change records older than `before`; caches only look a little way back.
+pub async fn prune_credential_changes(database: &Database, before: i64) -> Result<u64, StoreError> {
+    let deleted = sqlx::query("DELETE FROM collector_credential_changes WHERE changed_at < $1").bind(before).execute(database.pool()).await?;
+    Ok(deleted.rows_affected())
+}
+
 pub struct NewCollector<'a> {
     pub account_id: &'a str,
     pub name: &'a str,
@@ -294,6 +323,7 @@ pub async fn activate(database: &Database, key_hash: &str, credential_hash: &str
         .execute(&mut *transaction)
         .await?;
 
+    record_credential_change(&mut *transaction, &collector_id, now).await?;
     let detail = format!("on {} ({}, {})", host.hostname, host.local_ip, host.mac);
     let record = HistoryRecord { account_id: &account_id, collector_id: &collector_id, collector_name: &name, action: Action::Activated, actor: "agent", now, detail: &detail };
     record_history(&mut *transaction, record).await?;
@@ -334,22 +364,41 @@ pub struct HeartbeatWrite {
     pub uptime_seconds: i64,
 }
 
-/// Writes a batch of heartbeats in one transaction. A collector deleted meanwhile is skipped.
+/// Heartbeats per `UPDATE` statement (6 parameters each, far below the parameter limits of
+/// SQLite, 32,766, and PostgreSQL, 65,535).
+const HEARTBEATS_PER_STATEMENT: usize = 500;
+
+/// Writes a batch of heartbeats in one transaction, many per `UPDATE … FROM (VALUES …)`
+/// statement. A collector deleted meanwhile is skipped, and an older heartbeat never
+/// overwrites a newer one.
 pub async fn record_heartbeats(database: &Database, batch: &[HeartbeatWrite]) -> Result<(), StoreError> {
     let mut transaction = database.pool().begin().await?;
-    for heartbeat in batch {
-        sqlx::query(
-            "UPDATE collectors SET last_seen_at = $1, package_version = $2, local_ip = $3, mac = $4, uptime_seconds = $5 \
-             WHERE id = $6 AND (last_seen_at IS NULL OR last_seen_at <= $1)",
-        )
-        .bind(heartbeat.received_at)
-        .bind(&heartbeat.version)
-        .bind(&heartbeat.local_ip)
-        .bind(&heartbeat.mac)
-        .bind(heartbeat.uptime_seconds)
-        .bind(&heartbeat.collector_id)
-        .execute(&mut *transaction)
-        .await?;
+    for chunk in batch.chunks(HEARTBEATS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|index| {
+                let first = index * 6 + 1;
+                format!("(${}, ${}, ${}, ${}, ${}, ${})", first, first + 1, first + 2, first + 3, first + 4, first + 5)
+            })
+            .collect();
+        let statement = format!(
+            "UPDATE collectors SET last_seen_at = v.column2, package_version = v.column3, local_ip = v.column4, mac = v.column5, \
+             uptime_seconds = v.column6 FROM (VALUES {}) AS v WHERE collectors.id = v.column1 \
+             AND (collectors.last_seen_at IS NULL OR collectors.last_seen_at <= v.column2)",
+            rows.join(", ")
+        );
+
+        // The statement text holds only numbered placeholders; values are bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
+        for heartbeat in chunk {
+            query = query
+                .bind(&heartbeat.collector_id)
+                .bind(heartbeat.received_at)
+                .bind(&heartbeat.version)
+                .bind(&heartbeat.local_ip)
+                .bind(&heartbeat.mac)
+                .bind(heartbeat.uptime_seconds);
+        }
+        query.execute(&mut *transaction).await?;
     }
     transaction.commit().await?;
     Ok(())
@@ -500,6 +549,7 @@ pub async fn delete(database: &Database, account_id: &str, collector_id: &str, c
         return Ok(if exists.is_some() { Deletion::Connected } else { Deletion::NotFound });
     };
 
+    record_credential_change(&mut *transaction, collector_id, now).await?;
     let record = HistoryRecord { account_id, collector_id, collector_name: &name, action: Action::Deleted, actor, now, detail: "" };
     record_history(&mut *transaction, record).await?;
     transaction.commit().await?;
@@ -570,6 +620,7 @@ pub async fn expire_due(database: &Database, now: i64) -> Result<Vec<(String, St
         let id: String = row.try_get("id")?;
         let account_id: String = row.try_get("account_id")?;
         let name: String = row.try_get("name")?;
+        record_credential_change(&mut *transaction, &id, now).await?;
         let record = HistoryRecord { account_id: &account_id, collector_id: &id, collector_name: &name, action: Action::Expired, actor: "system", now, detail: "" };
         record_history(&mut *transaction, record).await?;
         expired.push((id, account_id));
@@ -594,6 +645,7 @@ pub async fn grant_prepaid(database: &Database, collector_id: &str, expires_at: 
     let account_id: String = row.try_get("account_id")?;
     let name: String = row.try_get("name")?;
 
+    record_credential_change(&mut *transaction, collector_id, now).await?;
     let record = HistoryRecord { account_id: &account_id, collector_id, collector_name: &name, action: Action::PrepaidTimeGranted, actor: "support", now, detail };
     record_history(&mut *transaction, record).await?;
     transaction.commit().await?;

@@ -17,6 +17,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "two_factor", sql: include_str!("../migrations/0002_two_factor.sql") },
     Migration { version: 3, name: "team", sql: include_str!("../migrations/0003_team.sql") },
     Migration { version: 4, name: "collectors", sql: include_str!("../migrations/0004_collectors.sql") },
+    Migration { version: 5, name: "credential_changes", sql: include_str!("../migrations/0005_credential_changes.sql") },
 ];
 
 /// Splits a migration into statements at semicolons that end a line, skipping comments.

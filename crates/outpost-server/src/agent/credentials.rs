@@ -1,6 +1,8 @@
-//! Checking collector credentials. A verified credential is kept in memory for at most five
-//! seconds, so most heartbeats need no database read, and a deleted collector's credential
-//! stops working on every instance within five seconds.
+//! Checking collector credentials. A verified credential is kept in memory for up to ten
+//! minutes, so a heartbeat needs no database read. Every change that can make an entry stale
+//! (deletion, a new activation, expiry, a prepaid grant) is recorded in the database, and each
+//! instance reads those records every two seconds and drops the collectors named, so a
+//! deleted collector's credential stops working on every instance within about five seconds.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,8 +18,13 @@ use crate::agent::problem::ApiProblem;
 use crate::auth::token::Token;
 use crate::state::AppState;
 
-/// How long a verified credential is trusted without a database read, in seconds.
-pub const CACHE_SECONDS: i64 = 5;
+/// Longest time a verified credential is trusted without a database read, in seconds.
+pub const CACHE_SECONDS: i64 = 600;
+/// How often the change records are read, in seconds.
+pub const CHANGE_POLL_SECONDS: u64 = 2;
+/// How far back each read looks, in seconds; the overlap covers clock differences between
+/// instances and a slow read.
+const CHANGE_LOOKBACK_SECONDS: i64 = 30;
 /// Entries kept at most; the cache is cleared when it grows past this.
 const MAX_ENTRIES: usize = 200_000;
 
@@ -43,8 +50,38 @@ impl CredentialCache {
 
     /// Forgets a collector at once on this instance, after its deletion here.
     pub fn forget_collector(&self, collector_id: &str) {
+        self.forget_collectors(&[collector_id.to_owned()]);
+    }
+
+    fn forget_collectors(&self, collector_ids: &[String]) {
+        if collector_ids.is_empty() {
+            return;
+        }
+        let ids: std::collections::HashSet<&str> = collector_ids.iter().map(String::as_str).collect();
         if let Ok(mut entries) = self.entries.lock() {
-            entries.retain(|_, (owner, _)| owner.collector_id != collector_id);
+            entries.retain(|_, (owner, _)| !ids.contains(owner.collector_id.as_str()));
+        }
+    }
+}
+
+/// Reads the credential change records every two seconds and drops the collectors they name
+/// from this instance's cache; prunes records older than an hour.
+pub async fn follow_credential_changes(state: AppState) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(CHANGE_POLL_SECONDS));
+    let mut polls: u64 = 0;
+    loop {
+        interval.tick().await;
+        let now = state.now();
+        match collectors::credential_changes_since(&state.database, now - CHANGE_LOOKBACK_SECONDS).await {
+            Ok(changed) => state.credentials.forget_collectors(&changed),
+            Err(error) => tracing::warn!(error = %error, "failed to read collector credential changes; retrying"),
+        }
+
+        polls += 1;
+        if polls.is_multiple_of(150)
+            && let Err(error) = collectors::prune_credential_changes(&state.database, now - 3600).await
+        {
+            tracing::warn!(error = %error, "failed to prune collector credential changes");
         }
     }
 }

@@ -60,6 +60,8 @@ pub async fn activate(State(state): State<AppState>, Json(request): Json<Activat
         ));
     };
 
+    // An earlier credential of this collector stops working here at once, not after the cache time.
+    state.credentials.forget_collector(&activated.collector_id);
     tracing::info!(collector.id = %activated.collector_id, account.id = %activated.account_id, "collector activated");
     Ok(axum::Json(ActivateResponse { collector_id: activated.collector_id, credential: credential.expose().to_owned(), heartbeat_interval_seconds: interval(&state) }))
 }

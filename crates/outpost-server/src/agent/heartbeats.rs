@@ -11,9 +11,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Queue capacity; a full queue makes handlers wait instead of dropping heartbeats.
-const QUEUE_CAPACITY: usize = 65_536;
+const QUEUE_CAPACITY: usize = 16_384;
 /// Collectors per write.
-const MAX_BATCH: usize = 2_000;
+const MAX_BATCH: usize = 10_000;
 /// Longest time a heartbeat waits in memory before its write starts.
 const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
