@@ -1,5 +1,5 @@
-//! Baseline for bench/run.sh: an axum server with no middleware whose `GET /healthz`
-//! returns 200 with an empty body. It runs on the same multi-thread tokio runtime as
+//! Baseline for bench/run.sh and bench/heartbeats.sh: an axum server with no middleware
+//! whose `GET /healthz` and `POST /agent/v1/heartbeat` return 200 with an empty body. It runs on the same multi-thread tokio runtime as
 //! `outpost serve`, so the gap between the two is the cost of Outpost's layers and handler.
 //!
 //! Usage: `bench_baseline [ADDRESS]` (default 127.0.0.1:0, a free loopback port). Prints
@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +42,6 @@ async fn serve(address: SocketAddr) -> std::io::Result<()> {
     let listener = TcpListener::bind(address).await?;
     println!("listening on {}", listener.local_addr()?);
 
-    let router = Router::new().route("/healthz", get(|| async {}));
+    let router = Router::new().route("/healthz", get(|| async {})).route("/agent/v1/heartbeat", post(|| async {}));
     axum::serve(listener, router).await
 }
