@@ -8,13 +8,13 @@ use time::{Date, Month, OffsetDateTime};
 
 use crate::fields::{FieldErrors, required_line};
 
-/// Longest collector name, in characters.
+/// Maximum length of a collector name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
 /// Inventory interval bounds, in seconds.
 pub const MIN_INVENTORY_INTERVAL_SECONDS: i64 = 60;
 pub const MAX_INVENTORY_INTERVAL_SECONDS: i64 = 86_400;
 pub const DEFAULT_INVENTORY_INTERVAL_SECONDS: i64 = 900;
-/// Most entries in the excluded-addresses list.
+/// Maximum number of entries in the excluded-addresses list.
 pub const MAX_EXCLUDED_ADDRESSES: usize = 100;
 /// Prepaid time ends at most this many years after today.
 pub const MAX_PREPAID_YEARS: i32 = 5;
@@ -196,7 +196,7 @@ pub fn prepaid_end(last_day: Date) -> i64 {
     last_day.next_day().map_or(i64::MAX, |next| next.midnight().assume_utc().unix_timestamp())
 }
 
-/// The UTC date of unix time `unix_seconds`.
+/// Returns the UTC date of unix time `unix_seconds`.
 pub fn utc_date(unix_seconds: i64) -> Date {
     OffsetDateTime::from_unix_timestamp(unix_seconds).map_or(Date::MIN, OffsetDateTime::date)
 }

@@ -76,7 +76,7 @@ impl TotpSecret {
             .map_err(|error| TotpError::Uri(error.to_string()))
     }
 
-    /// The code for the time step that contains unix time `unix_seconds`.
+    /// Computes the code for the time step that contains unix time `unix_seconds`.
     pub fn code_at(&self, unix_seconds: i64) -> String {
         let totp = Builder::new()
             .with_algorithm(Algorithm::SHA1)
@@ -94,7 +94,7 @@ impl TotpSecret {
         self.totp(issuer, account)?.to_url().map_err(|error| TotpError::Uri(error.to_string()))
     }
 
-    /// The key URI as a QR code in PNG.
+    /// Renders the key URI as a QR code in PNG.
     pub fn qr_png(&self, issuer: &str, account: &str) -> Result<Vec<u8>, TotpError> {
         check_issuer(issuer)?;
         self.totp(issuer, account)?.to_qr_png().map_err(|error| TotpError::Uri(error.to_string()))
@@ -109,7 +109,7 @@ pub fn check_issuer(issuer: &str) -> Result<(), TotpError> {
     Ok(())
 }
 
-/// The time step that contains unix time `unix_seconds`.
+/// Returns the time step that contains unix time `unix_seconds`.
 pub fn time_step(unix_seconds: i64) -> i64 {
     unix_seconds.div_euclid(STEP_SECONDS)
 }

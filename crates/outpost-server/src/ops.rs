@@ -50,13 +50,13 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The matched route as a static label, from the route table; paths outside it share one.
+/// Returns the matched route as a static label from the route table; other paths share one.
 fn route_label(path: Option<&MatchedPath>) -> &'static str {
     static ROUTES: LazyLock<Vec<&'static str>> = LazyLock::new(|| crate::routes::table().iter().map(|spec| spec.path).collect());
     path.and_then(|path| ROUTES.iter().find(|route| **route == path.as_str()).copied()).unwrap_or("unmatched")
 }
 
-/// The status code as a static label.
+/// Returns the status code as a static label.
 fn status_label(status: StatusCode) -> &'static str {
     static CODES: LazyLock<Vec<String>> = LazyLock::new(|| (0..1000).map(|code: u16| code.to_string()).collect());
     CODES.get(usize::from(status.as_u16())).map_or("other", String::as_str)
@@ -85,12 +85,12 @@ pub async fn observe_layer(request: Request, next: Next) -> Response {
     response
 }
 
-/// The process is up.
+/// Returns 200 while the process runs.
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// The database answers.
+/// Returns 200 when the database responds to a query, else 503.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.database.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),

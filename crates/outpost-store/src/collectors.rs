@@ -267,7 +267,7 @@ pub async fn renew_key(database: &Database, account_id: &str, collector_id: &str
     Ok(true)
 }
 
-/// What an agent reports about its host.
+/// Host details reported by an agent.
 #[derive(Debug, Clone)]
 pub struct HostReport<'a> {
     pub hostname: &'a str,
@@ -457,7 +457,7 @@ pub async fn devices(database: &Database, account_id: &str, collector_id: &str) 
         .collect()
 }
 
-/// The settings the agent fetches: inventory interval and excluded addresses.
+/// Returns the settings the agent fetches: inventory interval and excluded addresses.
 pub async fn configuration(database: &Database, collector_id: &str) -> Result<Option<(i64, String)>, StoreError> {
     let row = sqlx::query("SELECT inventory_interval_seconds, excluded_addresses FROM collectors WHERE id = $1")
         .bind(collector_id)
@@ -556,7 +556,7 @@ pub async fn delete(database: &Database, account_id: &str, collector_id: &str, c
     Ok(Deletion::Deleted)
 }
 
-/// Whether the account's history records the deletion of this collector.
+/// Reports whether the account's history records the deletion of this collector.
 pub async fn was_deleted(database: &Database, account_id: &str, collector_id: &str) -> Result<bool, StoreError> {
     let found: Option<String> = sqlx::query_scalar("SELECT id FROM collector_history WHERE account_id = $1 AND collector_id = $2 AND action = $3 LIMIT 1")
         .bind(account_id)
@@ -577,7 +577,7 @@ pub struct HistoryEntry {
     pub detail: String,
 }
 
-/// The account's history, newest first, optionally for one collector.
+/// Lists the account's history, newest first, optionally for one collector.
 pub async fn history(database: &Database, account_id: &str, collector_id: Option<&str>, limit: i64) -> Result<Vec<HistoryEntry>, StoreError> {
     let rows = sqlx::query(
         "SELECT collector_id, collector_name, action, actor, occurred_at, detail FROM collector_history \
