@@ -7,16 +7,14 @@ use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use outpost_domain::email::{EmailAddress, normalize};
-use outpost_domain::password::Password;
-use outpost_domain::throttle::Verdict;
 use outpost_domain::FieldErrors;
 use outpost_store::audit::{self, Event};
 use outpost_store::users;
 use serde::Deserialize;
 
 use crate::auth::csrf::CsrfToken;
+use crate::auth::reauthentication::{PasswordCheck, check_password};
 use crate::auth::two_factor::send_notice;
-use crate::auth::password_hashing::Verification;
 use crate::auth::{CurrentUser, throttle};
 use crate::client_address::ClientAddress;
 use crate::clock::format_wait;
@@ -60,23 +58,17 @@ pub async fn submit(
     let username_key = normalize(&user.username);
     let mut page = ChangePasswordPage { chrome: Chrome::new(Some(&user), &csrf, "password"), errors: FieldErrors::new(), notice: None, alert: None };
 
-    match throttle::check_password_attempt(&state, &username_key, &address).await? {
-        Verdict::Allowed => {}
-        Verdict::Wait(seconds) => {
+    match check_password(&state, &user.user_id, &user.username, &address, form.text("current_password")).await? {
+        PasswordCheck::Correct => {}
+        PasswordCheck::Wrong => page.errors.add("current_password", "The current password is incorrect."),
+        PasswordCheck::Wait(seconds) => {
             page.alert = Some(format!("Too many wrong current passwords. Try again in {}.", format_wait(seconds)));
             return render_throttled(&page, seconds);
         }
-        Verdict::Locked => {
+        PasswordCheck::Locked => {
             page.alert = Some(super::sign_in::lock_message(&state));
             return render(StatusCode::LOCKED, &page);
         }
-    }
-
-    let stored = users::find_by_id(&state.database, &user.user_id).await?.ok_or(AppError::Unauthorized)?;
-    let current = Password::normalize(form.text("current_password"));
-    if state.hasher.verify(&current, Some(&stored.password_hash)).await? == Verification::Mismatch {
-        throttle::record_password_failure(&state, &username_key, &address).await?;
-        page.errors.add("current_password", "The current password is incorrect.");
     }
 
     let username = EmailAddress::parse(&user.username).map_err(|error| AppError::Internal(anyhow::anyhow!("stored username is invalid: {error}")))?;

@@ -28,6 +28,9 @@ use outpost_store::sessions::SessionUser;
 use outpost_store::users::{Role, User};
 
 use crate::auth::csrf::CsrfToken;
+use crate::auth::reauthentication::PasswordCheck;
+use crate::clock::format_wait;
+use crate::state::AppState;
 use crate::error::AppError;
 use crate::form::Form;
 
@@ -69,6 +72,38 @@ pub fn render(status: StatusCode, template: &impl Template) -> Result<Response, 
 pub fn render_throttled(template: &impl Template, retry_after_seconds: i64) -> Result<Response, AppError> {
     let mut response = render(StatusCode::TOO_MANY_REQUESTS, template)?;
     response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+    Ok(response)
+}
+
+/// A failed password re-check, as a form shows it.
+pub struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+    /// Seconds for `Retry-After` when the throttle made the user wait.
+    pub retry_after: Option<i64>,
+}
+
+/// Turns the result of re-checking a password into the refusal a form shows, or `None`
+/// when the password was right.
+pub fn password_refusal(check: PasswordCheck, state: &AppState) -> Option<Refusal> {
+    match check {
+        PasswordCheck::Correct => None,
+        PasswordCheck::Wrong => Some(Refusal { status: StatusCode::UNPROCESSABLE_ENTITY, message: "The password is incorrect.".to_owned(), retry_after: None }),
+        PasswordCheck::Wait(seconds) => Some(Refusal {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: format!("Too many wrong passwords or codes. Try again in {}.", format_wait(seconds)),
+            retry_after: Some(seconds),
+        }),
+        PasswordCheck::Locked => Some(Refusal { status: StatusCode::LOCKED, message: sign_in::lock_message(state), retry_after: None }),
+    }
+}
+
+/// Renders a template with the refusal's status and, when set, its `Retry-After`.
+pub fn render_refusal(template: &impl Template, refusal: &Refusal) -> Result<Response, AppError> {
+    let mut response = render(refusal.status, template)?;
+    if let Some(seconds) = refusal.retry_after {
+        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
     Ok(response)
 }
 

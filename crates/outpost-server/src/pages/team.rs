@@ -16,15 +16,14 @@ use serde::Deserialize;
 
 use crate::auth::CurrentUser;
 use crate::auth::csrf::CsrfToken;
-use crate::auth::reauthentication::{PasswordCheck, check_password};
+use crate::auth::reauthentication::check_password;
 use crate::auth::two_factor::send_notice;
 use crate::client_address::ClientAddress;
-use crate::clock::{format_utc, format_wait};
+use crate::clock::format_utc;
 use crate::csv;
 use crate::error::AppError;
 use crate::form::Form;
-use crate::pages::sign_in::lock_message;
-use crate::pages::{Chrome, render, session_audit_entry};
+use crate::pages::{Chrome, password_refusal, render, render_refusal, session_audit_entry};
 use crate::state::AppState;
 
 const SECTION: &str = "team";
@@ -272,16 +271,10 @@ pub async fn submit_reset_two_factor(
     let address = client.text();
 
     let check = check_password(&state, &user.user_id, &user.username, &address, form.text("password")).await?;
-    let refusal = match check {
-        PasswordCheck::Correct => None,
-        PasswordCheck::Wrong => Some((StatusCode::UNPROCESSABLE_ENTITY, "The password is incorrect.".to_owned())),
-        PasswordCheck::Wait(seconds) => Some((StatusCode::TOO_MANY_REQUESTS, format!("Too many wrong passwords. Try again in {}.", format_wait(seconds)))),
-        PasswordCheck::Locked => Some((StatusCode::LOCKED, lock_message(&state))),
-    };
-    if let Some((status, message)) = refusal {
+    if let Some(refusal) = password_refusal(check, &state) {
         let mut page = reset_page(&user, &csrf, &member);
-        page.errors.add("password", message);
-        return render(status, &page);
+        page.errors.add("password", refusal.message.clone());
+        return render_refusal(&page, &refusal);
     }
 
     two_factor::disable(&state.database, &member.id).await?;

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER, SET_COOKIE, USER_AGENT};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use outpost_domain::FieldErrors;
@@ -18,16 +18,15 @@ use crate::auth::CurrentUser;
 use crate::auth::csrf::read_cookie;
 use crate::auth::token::Token;
 use crate::auth::csrf::CsrfToken;
-use crate::auth::reauthentication::{PasswordCheck, check_password, record_code_failure, record_code_success};
+use crate::auth::reauthentication::{check_password, record_code_failure, record_code_success};
 use crate::auth::two_factor::{
     TRUSTED_DEVICE_COOKIE, check_second_factor, check_totp_code, new_recovery_codes, open_secret, seal_secret, send_notice, trust_browser,
 };
 use crate::client_address::ClientAddress;
-use crate::clock::{format_utc, format_wait};
+use crate::clock::format_utc;
 use crate::error::AppError;
 use crate::form::Form;
-use crate::pages::sign_in::lock_message;
-use crate::pages::{Chrome, render, session_audit_entry};
+use crate::pages::{Chrome, password_refusal, render, render_refusal, session_audit_entry};
 use crate::state::AppState;
 use crate::user_agent;
 
@@ -164,27 +163,6 @@ pub async fn show(
     render(StatusCode::OK, &page)
 }
 
-/// Turns a failed password or code check into the message shown on a form, with the status.
-fn throttled(check: PasswordCheck, state: &AppState) -> Option<(StatusCode, String, Option<i64>)> {
-    match check {
-        PasswordCheck::Correct => None,
-        PasswordCheck::Wrong => Some((StatusCode::UNPROCESSABLE_ENTITY, "The password is incorrect.".to_owned(), None)),
-        PasswordCheck::Wait(seconds) => Some((
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many wrong passwords or codes. Try again in {}.", format_wait(seconds)),
-            Some(seconds),
-        )),
-        PasswordCheck::Locked => Some((StatusCode::LOCKED, lock_message(state), None)),
-    }
-}
-
-fn with_retry_after(mut response: Response, retry_after: Option<i64>) -> Response {
-    if let Some(seconds) = retry_after {
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
-}
-
 fn enable_page(user: &SessionUser, csrf: &CsrfToken) -> PasswordPage {
     PasswordPage {
         chrome: Chrome::new(Some(user), csrf, SECTION),
@@ -218,10 +196,10 @@ pub async fn submit_enable(
 
     let address = client.text();
     let check = check_password(&state, &user.user_id, &user.username, &address, form.text("password")).await?;
-    if let Some((status, message, retry_after)) = throttled(check, &state) {
+    if let Some(refusal) = password_refusal(check, &state) {
         let mut page = enable_page(&user, &csrf);
-        page.errors.add("password", message);
-        return Ok(with_retry_after(render(status, &page)?, retry_after));
+        page.errors.add("password", refusal.message.clone());
+        return render_refusal(&page, &refusal);
     }
 
     start_enrollment(&state, &user, EnrollmentPurpose::Enable).await
@@ -349,10 +327,10 @@ async fn check_password_and_code(
     form: &Form,
 ) -> Result<Option<Response>, AppError> {
     let check = check_password(state, &user.user_id, &user.username, address, form.text("password")).await?;
-    if let Some((status, message, retry_after)) = throttled(check, state) {
+    if let Some(refusal) = password_refusal(check, state) {
         let mut page = status_page(state, user, csrf, &HeaderMap::new()).await?;
-        page.errors.add("password", message);
-        return Ok(Some(with_retry_after(render(status, &page)?, retry_after)));
+        page.errors.add("password", refusal.message.clone());
+        return Ok(Some(render_refusal(&page, &refusal)?));
     }
 
     if !check_totp_code(state, &user.user_id, form.text("code")).await? {
@@ -445,10 +423,10 @@ pub async fn submit_disable(
     let address = client.text();
 
     let check = check_password(&state, &user.user_id, &user.username, &address, form.text("password")).await?;
-    if let Some((status, message, retry_after)) = throttled(check, &state) {
+    if let Some(refusal) = password_refusal(check, &state) {
         let mut page = disable_page(&user, &csrf);
-        page.errors.add("password", message);
-        return Ok(with_retry_after(render(status, &page)?, retry_after));
+        page.errors.add("password", refusal.message.clone());
+        return render_refusal(&page, &refusal);
     }
 
     let now = state.now();

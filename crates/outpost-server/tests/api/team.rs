@@ -326,3 +326,21 @@ async fn required_member_cannot_turn_two_factor_off() {
     assert_eq!(page.status, StatusCode::CONFLICT);
     assert!(member.get("/security/two-factor").await.body.contains("Your Team Master requires it"));
 }
+
+#[tokio::test]
+async fn member_reset_wrong_passwords_are_throttled() {
+    let app = TestApp::spawn().await;
+    let master = app.sign_up(MASTER).await;
+    let (member, _) = accept(&app, &invite(&app, &master, MEMBER, true, 1).await).await;
+    crate::two_factor::enable(&app, &member, false).await;
+    let path = format!("/team/members/{}/reset-two-factor", member_id(&app, MEMBER).await);
+
+    for attempt in 0..5 {
+        let page = master.submit(&path, &[("password", "not the password at all")]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "attempt {attempt}");
+    }
+    let throttled = master.submit(&path, &[("password", PASSWORD)]).await;
+
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(throttled.headers.get("retry-after").unwrap(), "30");
+}
