@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::middleware;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use outpost_store::Database;
 use outpost_store::settings::{KeyCheck, check_secret_key_fingerprint};
 use tokio::net::TcpListener;
@@ -16,7 +17,6 @@ use tokio::net::TcpListener;
 use crate::agent::credentials::CredentialCache;
 use crate::agent::heartbeats::HeartbeatWriter;
 use crate::auth::password_hashing::PasswordHasher;
-use crate::client_address::client_address_layer;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::error::AppError;
@@ -24,7 +24,8 @@ use crate::form::FORM_BODY_LIMIT;
 use crate::mail::Mailer;
 use crate::secret_key::SecretKey;
 use crate::state::{AppState, Inner};
-use crate::{auth, ops, routes, security_headers};
+use crate::auth::csrf;
+use crate::{client_address, ops, routes, security_headers};
 
 /// How often expired sessions are deleted, in seconds.
 const SESSION_SWEEP_INTERVAL_SECONDS: u64 = 600;
@@ -80,12 +81,37 @@ impl App {
 fn build_router(state: &AppState) -> Router {
     routes::router(state)
         .fallback(|| async { AppError::NotFound })
-        .layer(middleware::from_fn_with_state(state.clone(), auth::csrf::csrf_layer))
-        .layer(middleware::from_fn_with_state(state.clone(), client_address_layer))
+        .layer(middleware::from_fn_with_state(state.clone(), request_layer))
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
-        .layer(middleware::from_fn(security_headers::security_headers_layer))
-        .layer(middleware::from_fn(ops::observe_layer))
         .with_state(state.clone())
+}
+
+/// Measures the request, resolves the client address, applies the CSRF checks on routes that
+/// browsers use, runs the route, then sets the security headers and records the outcome. One
+/// layer does all of this because each layer costs a boxed future and a cloned service.
+async fn request_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let route = routes::find(request.method(), request.extensions().get::<MatchedPath>());
+    let observation = ops::Observation::start(request.method(), route.map(|route| route.label));
+    let is_asset = security_headers::is_asset(request.uri().path());
+    client_address::attach(&state, &mut request);
+
+    // Requests that no route matched get the checks too, because their error pages are for browsers.
+    let mut response = if route.is_none_or(|route| route.access.serves_browsers()) {
+        match csrf::check_request(&state, &mut request) {
+            Ok(cookie) => {
+                let mut response = next.run(request).await;
+                csrf::finish_response(&state, &cookie, &mut response);
+                response
+            }
+            Err(rejection) => rejection.into_response(),
+        }
+    } else {
+        next.run(request).await
+    };
+
+    security_headers::apply(response.headers_mut(), is_asset);
+    observation.finish(response.status());
+    response
 }
 
 /// Serves the app on `listener` until `shutdown` completes, then finishes open requests.
@@ -93,6 +119,7 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
     let sweeper = tokio::spawn(sweep_sessions(app.state.clone()));
     let expirer = tokio::spawn(expire_collectors(app.state.clone()));
     let change_follower = tokio::spawn(crate::agent::credentials::follow_credential_changes(app.state.clone()));
+    let metrics_upkeep = tokio::spawn(ops::metrics_upkeep(app.state.metrics.clone()));
 
     let service = app.router.into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
@@ -100,6 +127,7 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl Future<Output
     sweeper.abort();
     expirer.abort();
     change_follower.abort();
+    metrics_upkeep.abort();
     app.heartbeat_writer.stop().await;
     app.state.database.close().await;
     served.context("HTTP server failed")

@@ -3,11 +3,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 use ipnet::IpNet;
 
 use crate::state::AppState;
@@ -45,15 +43,14 @@ pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
         .unwrap_or(peer)
 }
 
-/// Layer for every route: stores the [`ClientAddress`] in the request extensions.
-pub async fn client_address_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// Stores the request's [`ClientAddress`] in its extensions; every request gets one.
+pub fn attach(state: &AppState, request: &mut Request) {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([127, 0, 0, 1]), |info| info.0.ip());
     let address = resolve(peer, request.headers(), &state.config.trusted_proxies);
     request.extensions_mut().insert(ClientAddress(address));
-    next.run(request).await
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {

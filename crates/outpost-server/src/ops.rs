@@ -1,14 +1,15 @@
-//! Operations endpoints and the request layer that logs and measures every request by its
-//! matched route (never the raw path, which may carry a secret token).
+//! Operations endpoints, and the measuring and logging of every request by its matched route
+//! (never the raw path, which may carry a secret token).
 
-use std::sync::{LazyLock, OnceLock};
-use std::time::Instant;
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::state::AppState;
@@ -50,39 +51,86 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Returns the matched route as a static label from the route table; other paths share one.
-fn route_label(path: Option<&MatchedPath>) -> &'static str {
-    static ROUTES: LazyLock<Vec<&'static str>> = LazyLock::new(|| crate::routes::table().iter().map(|spec| spec.path).collect());
-    path.and_then(|path| ROUTES.iter().find(|route| **route == path.as_str()).copied()).unwrap_or("unmatched")
-}
-
 /// Returns the status code as a static label.
 fn status_label(status: StatusCode) -> &'static str {
     static CODES: LazyLock<Vec<String>> = LazyLock::new(|| (0..1000).map(|code: u16| code.to_string()).collect());
     CODES.get(usize::from(status.as_u16())).map_or("other", String::as_str)
 }
 
-/// Layer for every route: counts and times the request and logs its outcome. Labels are
-/// static strings, so recording a request allocates nothing.
-pub async fn observe_layer(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let route = route_label(request.extensions().get::<MatchedPath>());
+/// The counter and histogram of one method, route and status.
+struct Series {
+    requests: Counter,
+    duration: Histogram,
+}
 
-    let response = next.run(request).await;
+type SeriesKey = (&'static str, &'static str, &'static str);
 
-    let elapsed = started.elapsed();
-    let status = status_label(response.status());
-    metrics::counter!(REQUESTS_METRIC, "method" => method, "route" => route, "status" => status).increment(1);
-    metrics::histogram!(DURATION_METRIC, "method" => method, "route" => route, "status" => status).record(elapsed.as_secs_f64());
+/// Metric handles by labels. The labels are few (routes × methods × statuses seen), so the
+/// handles are registered once and then found with one hash look-up instead of building a
+/// labelled key in the recorder on every request.
+static SERIES: LazyLock<RwLock<HashMap<SeriesKey, Series>>> = LazyLock::new(RwLock::default);
 
-    let duration_ms = elapsed.as_millis();
-    if response.status().is_server_error() {
-        tracing::warn!(http.method = method, http.route = route, http.status = status, duration_ms, "request finished");
-    } else {
-        tracing::debug!(http.method = method, http.route = route, http.status = status, duration_ms, "request finished");
+fn record(key: SeriesKey, elapsed: Duration) {
+    if let Ok(series) = SERIES.read()
+        && let Some(series) = series.get(&key)
+    {
+        series.requests.increment(1);
+        series.duration.record(elapsed.as_secs_f64());
+        return;
     }
-    response
+    let (method, route, status) = key;
+    let series = Series {
+        requests: metrics::counter!(REQUESTS_METRIC, "method" => method, "route" => route, "status" => status),
+        duration: metrics::histogram!(DURATION_METRIC, "method" => method, "route" => route, "status" => status),
+    };
+    series.requests.increment(1);
+    series.duration.record(elapsed.as_secs_f64());
+    if let Ok(mut all) = SERIES.write() {
+        all.insert(key, series);
+    }
+}
+
+/// One request being measured: started when the request arrives, finished with its response.
+pub struct Observation {
+    started: Instant,
+    method: &'static str,
+    route: &'static str,
+}
+
+impl Observation {
+    /// Starts measuring a request to `route`, a label from the route table, or `None` when no
+    /// route matched.
+    pub fn start(method: &Method, route: Option<&'static str>) -> Self {
+        Self { started: Instant::now(), method: method_label(method), route: route.unwrap_or("unmatched") }
+    }
+
+    /// Counts and times the request and logs its outcome.
+    pub fn finish(self, status: StatusCode) {
+        let elapsed = self.started.elapsed();
+        let status_text = status_label(status);
+        record((self.method, self.route, status_text), elapsed);
+
+        let duration_ms = elapsed.as_millis();
+        if status.is_server_error() {
+            tracing::warn!(http.method = self.method, http.route = self.route, http.status = status_text, duration_ms, "request finished");
+        } else {
+            tracing::debug!(http.method = self.method, http.route = self.route, http.status = status_text, duration_ms, "request finished");
+        }
+    }
+}
+
+/// How often histogram samples are folded into their buckets, in seconds. The recorder keeps
+/// each sample until then, so without this task memory would grow with every request between
+/// two scrapes of /metrics.
+const METRICS_UPKEEP_SECONDS: u64 = 5;
+
+/// Folds recorded histogram samples every few seconds.
+pub async fn metrics_upkeep(handle: PrometheusHandle) {
+    let mut interval = tokio::time::interval(Duration::from_secs(METRICS_UPKEEP_SECONDS));
+    loop {
+        interval.tick().await;
+        handle.run_upkeep();
+    }
 }
 
 /// Returns 200 while the process runs.

@@ -1,8 +1,11 @@
 //! Every route of the server with its access rule, in one table. The router is built from
 //! this table, and tests enumerate it to try each route as each kind of caller.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -47,6 +50,15 @@ pub enum Access {
     SignedIn,
     /// The Team Master of the account.
     TeamMaster,
+}
+
+impl Access {
+    /// Returns whether browser sessions and forms can reach the route. That excludes `Public`,
+    /// whose routes accept only GET, and `Agent`, whose callers send a bearer credential that
+    /// no browser adds on its own. Only the other routes get the CSRF checks.
+    pub fn serves_browsers(self) -> bool {
+        !matches!(self, Self::Public | Self::Agent)
+    }
 }
 
 pub struct RouteSpec {
@@ -132,6 +144,30 @@ pub fn table() -> Vec<RouteSpec> {
     ]
 }
 
+/// A matched route's label and access rule, for the request layer.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteInfo {
+    /// The route's path pattern, used as its metric and log label.
+    pub label: &'static str,
+    pub access: Access,
+}
+
+/// Finds a route of the table by matched path pattern and method. A method without a route
+/// on that path (status 405) gets the path's first route, for its label.
+pub fn find(method: &Method, matched_path: Option<&MatchedPath>) -> Option<RouteInfo> {
+    static ROUTES: LazyLock<HashMap<&'static str, Vec<(Method, RouteInfo)>>> = LazyLock::new(|| {
+        let mut routes: HashMap<&'static str, Vec<(Method, RouteInfo)>> = HashMap::new();
+        for spec in table() {
+            routes.entry(spec.path).or_default().push((spec.method, RouteInfo { label: spec.path, access: spec.access }));
+        }
+        routes
+    });
+    let methods = ROUTES.get(matched_path?.as_str())?;
+    // The GET route handles HEAD requests.
+    let method = if *method == Method::HEAD { &Method::GET } else { method };
+    methods.iter().find(|(route_method, _)| route_method == method).or_else(|| methods.first()).map(|(_, info)| *info)
+}
+
 #[derive(Clone)]
 struct GuardState {
     app: AppState,
@@ -140,10 +176,6 @@ struct GuardState {
 
 /// Enforces a route's access rule and puts the session's user in the request extensions.
 async fn guard(State(guard): State<GuardState>, mut request: Request, next: Next) -> Response {
-    if matches!(guard.access, Access::Public | Access::Agent) {
-        return next.run(request).await;
-    }
-
     let user = match session::load(&guard.app, request.headers()).await {
         Ok(user) => user,
         Err(error) => return error.into_response(),
@@ -198,12 +230,17 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-/// Builds the router from the table, each route behind its guard.
+/// Builds the router from the table, each route of a signed-in or anonymous user behind the
+/// guard that loads the session. `Public` and `Agent` routes need no session.
 pub fn router(state: &AppState) -> Router<AppState> {
     let mut router = Router::new();
     for spec in table() {
-        let guard_state = GuardState { app: state.clone(), access: spec.access };
-        let handler = spec.handler.route_layer(middleware::from_fn_with_state(guard_state, guard));
+        let handler = if spec.access.serves_browsers() {
+            let guard_state = GuardState { app: state.clone(), access: spec.access };
+            spec.handler.route_layer(middleware::from_fn_with_state(guard_state, guard))
+        } else {
+            spec.handler
+        };
         router = router.route(spec.path, handler);
     }
     router

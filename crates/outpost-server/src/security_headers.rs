@@ -1,20 +1,19 @@
 //! Security headers on every response.
 
-use axum::extract::Request;
-use axum::http::HeaderValue;
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue};
 
 /// Scripts, styles and images only from this server; no framing; forms post only here.
 pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-pub async fn security_headers_layer(request: Request, next: Next) -> Response {
-    let is_asset = request.uri().path().starts_with("/assets/");
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
+/// Returns whether a request path names a static asset, which browsers may cache.
+pub fn is_asset(path: &str) -> bool {
+    path.starts_with("/assets/")
+}
 
+/// Sets the security headers on a response; responses other than assets are not cached.
+pub fn apply(headers: &mut HeaderMap, is_asset: bool) {
     headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -24,5 +23,4 @@ pub async fn security_headers_layer(request: Request, next: Next) -> Response {
     if !is_asset && !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    response
 }

@@ -5,12 +5,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -109,21 +108,23 @@ fn is_cross_site(headers: &HeaderMap, public_url: &str) -> bool {
     !origin_host.eq_ignore_ascii_case(host)
 }
 
-/// Layer for every route: ensures a CSRF cookie and rejects cross-site unsafe requests.
-pub async fn csrf_layer(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// Rejects an unsafe request from another site, else attaches the browser's CSRF cookie to
+/// the request for the form-token extractors. Runs for every route a browser uses.
+pub fn check_request(state: &AppState, request: &mut Request) -> Result<CsrfCookie, AppError> {
     let is_unsafe = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if is_unsafe && is_cross_site(request.headers(), &state.config.public_url) {
-        return AppError::Forbidden("Requests from other sites are rejected. Open the portal and submit the form from there.".into())
-            .into_response();
+        return Err(AppError::Forbidden("Requests from other sites are rejected. Open the portal and submit the form from there.".into()));
     }
 
     let existing = read_cookie(request.headers(), CSRF_COOKIE).filter(|value| is_well_formed(value)).map(Token::from_client);
     let cookie = CsrfCookie { existing, created: Arc::new(OnceLock::new()) };
     request.extensions_mut().insert(cookie.clone());
     request.extensions_mut().insert(state.clone());
+    Ok(cookie)
+}
 
-    let mut response = next.run(request).await;
-
+/// Sends the browser the cookie value created while the request rendered a form, if any.
+pub fn finish_response(state: &AppState, cookie: &CsrfCookie, response: &mut Response) {
     if let Some(created) = cookie.created.get() {
         let secure = if state.config.uses_https() { "; Secure" } else { "" };
         let header = format!("{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax{secure}", created.expose());
@@ -131,7 +132,6 @@ pub async fn csrf_layer(State(state): State<AppState>, mut request: Request, nex
             response.headers_mut().append(SET_COOKIE, value);
         }
     }
-    response
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
