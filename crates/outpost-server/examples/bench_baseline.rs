@@ -11,6 +11,10 @@ use axum::Router;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
+/// The allocator of `outpost serve`, so that the comparison measures Outpost's layers only.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let address_text = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".to_owned());
     let address: SocketAddr = match address_text.parse() {

@@ -9,6 +9,11 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// The allocator. mimalloc serves the many small allocations of request handling from
+/// per-thread pages, where glibc's allocator took locks shared by the worker threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let log_format = cli.log_format();
