@@ -5,7 +5,7 @@
 //! deleted collector's credential stops working on every instance within about five seconds.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -13,9 +13,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use outpost_protocol::{PROBLEM_COLLECTOR_EXPIRED, PROBLEM_INVALID_CREDENTIAL};
 use outpost_store::collectors::{self, CredentialOwner};
+use sha2::{Digest as _, Sha256};
 
 use crate::agent::problem::ApiProblem;
-use crate::auth::token::Token;
 use crate::state::AppState;
 
 /// Longest time a verified credential is trusted without a database read, in seconds.
@@ -28,18 +28,21 @@ const CHANGE_LOOKBACK_SECONDS: i64 = 30;
 /// Entries kept at most; the cache is cleared when it grows past this.
 const MAX_ENTRIES: usize = 200_000;
 
+/// The SHA-256 digest of a credential, the cache's key. The database stores its hex form.
+type Digest = [u8; 32];
+
 #[derive(Default)]
 pub struct CredentialCache {
-    entries: Mutex<HashMap<String, (CredentialOwner, i64)>>,
+    entries: Mutex<HashMap<Digest, (Arc<CredentialOwner>, i64)>>,
 }
 
 impl CredentialCache {
-    fn get(&self, digest: &str, now: i64) -> Option<CredentialOwner> {
+    fn get(&self, digest: &Digest, now: i64) -> Option<Arc<CredentialOwner>> {
         let entries = self.entries.lock().ok()?;
-        entries.get(digest).filter(|(_, cached_at)| now - cached_at < CACHE_SECONDS).map(|(owner, _)| owner.clone())
+        entries.get(digest).filter(|(_, cached_at)| now - cached_at < CACHE_SECONDS).map(|(owner, _)| Arc::clone(owner))
     }
 
-    fn put(&self, digest: String, owner: CredentialOwner, now: i64) {
+    fn put(&self, digest: Digest, owner: Arc<CredentialOwner>, now: i64) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
@@ -89,7 +92,7 @@ pub async fn follow_credential_changes(state: AppState) {
 /// The collector that sent the request, from its bearer credential. Expired collectors are
 /// rejected with the collector-expired problem.
 #[derive(Debug, Clone)]
-pub struct AgentCollector(pub CredentialOwner);
+pub struct AgentCollector(pub Arc<CredentialOwner>);
 
 impl FromRequestParts<AppState> for AgentCollector {
     type Rejection = ApiProblem;
@@ -102,15 +105,16 @@ impl FromRequestParts<AppState> for AgentCollector {
             return Err(unauthorized("Send the collector credential as Authorization: Bearer CREDENTIAL."));
         };
 
-        let digest = Token::from_client(credential).digest();
+        let digest: Digest = Sha256::digest(credential.as_bytes()).into();
         let now = state.now();
         let owner = match state.credentials.get(&digest, now) {
             Some(owner) => owner,
             None => {
-                let Some(owner) = collectors::credential_owner(&state.database, &digest).await? else {
+                let Some(owner) = collectors::credential_owner(&state.database, &hex::encode(digest)).await? else {
                     return Err(unauthorized("The credential is unknown or was revoked: the collector was deleted or activated again. Activate the agent with a new key."));
                 };
-                state.credentials.put(digest, owner.clone(), now);
+                let owner = Arc::new(owner);
+                state.credentials.put(digest, Arc::clone(&owner), now);
                 owner
             }
         };

@@ -77,7 +77,7 @@ pub async fn heartbeat(
     let now = state.now();
 
     let write = HeartbeatWrite {
-        collector_id: collector.collector_id,
+        collector_id: collector.collector_id.clone(),
         received_at: now,
         version,
         local_ip,
