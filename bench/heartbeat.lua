@@ -1,6 +1,8 @@
 -- wrk script for bench/heartbeats.sh: POST /agent/v1/heartbeat with a different collector
 -- credential per request. Thread k of n sends the credentials k, k+n, k+2n… of TOKENS_FILE
 -- in turn, so a run of at least as many requests as credentials reaches every collector.
+-- Every heartbeat reports the uptime in UPTIME (default 1), so that heartbeats of a later
+-- run can be told apart in the database from those of an earlier one.
 
 local threads = {}
 
@@ -17,7 +19,8 @@ function init(args)
   step = tonumber(os.getenv("WRK_THREADS"))
   index = id
   failures = 0
-  body = '{"version":"0.1.0","local_ip":"192.0.2.1","mac":"02:00:00:00:00:01","uptime_seconds":1}'
+  local uptime = tonumber(os.getenv("UPTIME") or "1")
+  body = string.format('{"version":"0.1.0","local_ip":"192.0.2.1","mac":"02:00:00:00:00:01","uptime_seconds":%d}', uptime)
 end
 
 function request()
