@@ -105,10 +105,15 @@ fn restore(pending: &mut Pending, failed: Failed) {
     }
 }
 
-/// Keeps the newest heartbeat of a collector, queued when its oldest unwritten one was.
+/// Keeps the newest heartbeat of a collector, queued when its oldest unwritten one was. Of
+/// two heartbeats that arrive out of order, the one received later stays.
 fn insert(pending: &mut Pending, entry: Queued) {
     match pending.entry(entry.heartbeat.collector_id.clone()) {
-        Entry::Occupied(mut occupied) => occupied.get_mut().heartbeat = entry.heartbeat,
+        Entry::Occupied(mut occupied) => {
+            if entry.heartbeat.received_at >= occupied.get().heartbeat.received_at {
+                occupied.get_mut().heartbeat = entry.heartbeat;
+            }
+        }
         Entry::Vacant(vacant) => {
             vacant.insert(entry);
         }
@@ -221,6 +226,18 @@ mod tests {
         let entry = &pending["c1"];
         assert_eq!(entry.heartbeat.uptime_seconds, 70, "the newest report is written");
         assert_eq!(entry.queued_at, first, "the lag counts from the first unwritten heartbeat");
+    }
+
+    #[test]
+    fn insert_ignores_earlier_heartbeat() {
+        let now = Instant::now();
+        let mut pending = Pending::new();
+        let mut later = queued("c1", 70, now);
+        later.heartbeat.received_at += 60;
+        insert(&mut pending, later);
+        insert(&mut pending, queued("c1", 10, now));
+
+        assert_eq!(pending["c1"].heartbeat.uptime_seconds, 70);
     }
 
     #[test]
