@@ -66,3 +66,34 @@ async fn form_fields_are_labelled() {
         }
     }
 }
+
+#[tokio::test]
+async fn agent_and_health_responses_carry_security_headers() {
+    let app = TestApp::spawn().await;
+    crate::helpers::install_crypto_provider();
+    let client = reqwest::Client::new();
+
+    let health = client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+    let agent = client.post(format!("{}/agent/v1/heartbeat", app.address)).bearer_auth("unknown").body("{}").send().await.unwrap();
+
+    for response in [&health, &agent] {
+        assert_eq!(response.headers().get("x-content-type-options").unwrap(), "nosniff");
+        assert_eq!(response.headers().get("x-frame-options").unwrap(), "DENY");
+        assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+        assert!(response.headers().get("set-cookie").is_none(), "no CSRF cookie without a form");
+    }
+    assert_eq!(agent.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn unknown_method_counts_under_its_route() {
+    let app = TestApp::spawn().await;
+    let browser = app.browser();
+    crate::helpers::install_crypto_provider();
+
+    let response = reqwest::Client::new().delete(format!("{}/sign-in", app.address)).send().await.unwrap();
+    let metrics = browser.get("/metrics").await;
+
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(metrics.body.contains("http_requests_total{method=\"DELETE\",route=\"/sign-in\",status=\"405\"}"), "{}", metrics.body);
+}
