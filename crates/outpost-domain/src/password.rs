@@ -59,8 +59,9 @@ pub enum PasswordError {
 }
 
 /// Checks a new password against the policy. Length comes first, so the strength estimate
-/// only ever runs on at most 256 characters.
-pub fn check_new_password(input: &str, username: &EmailAddress) -> Result<Password, PasswordError> {
+/// only ever runs on at most 256 characters. Without a valid `username`, as on a sign-up form
+/// whose email address is invalid, the checks that involve it are skipped.
+pub fn check_new_password(input: &str, username: Option<&EmailAddress>) -> Result<Password, PasswordError> {
     let password = Password::normalize(input);
     let length = password.char_count();
 
@@ -75,12 +76,15 @@ pub fn check_new_password(input: &str, username: &EmailAddress) -> Result<Passwo
     }
 
     let lowered = password.expose().to_lowercase();
-    let local_part = username.local_part().to_lowercase();
-    if lowered.contains(username.normalized()) || (local_part.chars().count() >= 5 && lowered.contains(&local_part)) {
-        return Err(PasswordError::ContainsUsername);
+    if let Some(username) = username {
+        let local_part = username.local_part().to_lowercase();
+        if lowered.contains(username.normalized()) || (local_part.chars().count() >= 5 && lowered.contains(&local_part)) {
+            return Err(PasswordError::ContainsUsername);
+        }
     }
 
-    let estimate = zxcvbn::zxcvbn(password.expose(), &[username.as_str(), username.local_part()]);
+    let user_inputs = username.map_or_else(Vec::new, |username| vec![username.as_str(), username.local_part()]);
+    let estimate = zxcvbn::zxcvbn(password.expose(), &user_inputs);
     if u8::from(estimate.score()) < MIN_ZXCVBN_SCORE {
         let hint = estimate
             .feedback()
@@ -105,13 +109,13 @@ mod tests {
 
     #[test]
     fn policy_accepts_long_unrelated_words() {
-        assert!(check_new_password("copper kettle river lantern", &username()).is_ok());
+        assert!(check_new_password("copper kettle river lantern", Some(&username())).is_ok());
     }
 
     #[test]
     fn policy_rejects_fourteen_characters() {
         assert_eq!(
-            check_new_password("abcdefghijklmn", &username()).err(),
+            check_new_password("abcdefghijklmn", Some(&username())).err(),
             Some(PasswordError::TooShort(14))
         );
     }
@@ -119,25 +123,32 @@ mod tests {
     #[test]
     fn policy_rejects_over_256_characters() {
         let long = "x".repeat(10_000);
-        assert!(matches!(check_new_password(&long, &username()), Err(PasswordError::TooLong(_))));
+        assert!(matches!(check_new_password(&long, Some(&username())), Err(PasswordError::TooLong(_))));
     }
 
     #[test]
     fn policy_rejects_weak_long_password() {
         assert!(matches!(
-            check_new_password("aaaaaaaaaaaaaaaaaaaa", &username()),
+            check_new_password("aaaaaaaaaaaaaaaaaaaa", Some(&username())),
             Err(PasswordError::Weak(_))
         ));
     }
 
     #[test]
+    fn policy_without_username_checks_length_and_strength() {
+        assert!(check_new_password("copper kettle river lantern", None).is_ok());
+        assert!(matches!(check_new_password("short", None), Err(PasswordError::TooShort(5))));
+        assert!(matches!(check_new_password("aaaaaaaaaaaaaaaaaaaa", None), Err(PasswordError::Weak(_))));
+    }
+
+    #[test]
     fn policy_rejects_password_containing_username() {
         assert_eq!(
-            check_new_password("my dana.ops@example.com secret", &username()).err(),
+            check_new_password("my dana.ops@example.com secret", Some(&username())).err(),
             Some(PasswordError::ContainsUsername)
         );
         assert_eq!(
-            check_new_password("purple Dana.Ops horse battery", &username()).err(),
+            check_new_password("purple Dana.Ops horse battery", Some(&username())).err(),
             Some(PasswordError::ContainsUsername)
         );
     }
@@ -158,6 +169,6 @@ mod tests {
     fn length_counts_characters_not_bytes() {
         // Fifteen CJK characters are 45 bytes but meet the 15-character minimum.
         let cjk = "漢字仮名交じり文章題目録音楽器具";
-        assert!(!matches!(check_new_password(cjk, &username()), Err(PasswordError::TooShort(_))));
+        assert!(!matches!(check_new_password(cjk, Some(&username())), Err(PasswordError::TooShort(_))));
     }
 }

@@ -72,7 +72,7 @@ pub async fn submit(
     }
 
     let username = EmailAddress::parse(&user.username).map_err(|error| AppError::Internal(anyhow::anyhow!("stored username is invalid: {error}")))?;
-    let mut new_password = new_password(&form, "new_password", "password_confirmation", &username, &mut page.errors);
+    let mut new_password = new_password(&form, "new_password", "password_confirmation", Some(&username), &mut page.errors);
     if new_password.is_some() && form.text("new_password") == form.text("current_password") {
         page.errors.add("new_password", "The new password is the same as the current one. Choose a different password.");
         new_password = None;

@@ -235,7 +235,7 @@ pub async fn submit_accept(
 
     let mut page = AcceptPage { chrome, invitation: Some(invitation.clone()), token: token.expose().to_owned(), errors: FieldErrors::new(), alert: None };
     let email = EmailAddress::parse(&invitation.email).map_err(|error| AppError::Internal(anyhow::anyhow!("stored invitation address is invalid: {error}")))?;
-    let password = new_password(&form, "password", "password_confirmation", &email, &mut page.errors);
+    let password = new_password(&form, "password", "password_confirmation", Some(&email), &mut page.errors);
     let Some(password) = password.filter(|_| page.errors.is_empty()) else {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };

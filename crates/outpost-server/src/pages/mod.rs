@@ -114,7 +114,7 @@ pub fn new_password(
     form: &Form,
     password_field: &'static str,
     confirmation_field: &'static str,
-    username: &EmailAddress,
+    username: Option<&EmailAddress>,
     errors: &mut FieldErrors,
 ) -> Option<Password> {
     let password = match check_new_password(form.text(password_field), username) {

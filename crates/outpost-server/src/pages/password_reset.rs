@@ -173,7 +173,7 @@ pub async fn submit_reset(
         errors: FieldErrors::new(),
     };
     let username = EmailAddress::parse(&user.username).map_err(|error| AppError::Internal(anyhow::anyhow!("stored username is invalid: {error}")))?;
-    let password = new_password(&form, "password", "password_confirmation", &username, &mut page.errors);
+    let password = new_password(&form, "password", "password_confirmation", Some(&username), &mut page.errors);
     let Some(password) = password.filter(|_| page.errors.is_empty()) else {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };

@@ -72,10 +72,7 @@ pub async fn submit(
             None
         }
     };
-    let password = match &username {
-        Some(username) => new_password(&form, "password", "password_confirmation", username, &mut page.errors),
-        None => None,
-    };
+    let password = new_password(&form, "password", "password_confirmation", username.as_ref(), &mut page.errors);
 
     let (Some(username), Some(password)) = (username, password) else {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);

@@ -116,6 +116,21 @@ async fn sign_up_rejects_invalid_email() {
 
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(field_error(&page.body, "username").unwrap().contains("invalid"));
+    assert!(field_error(&page.body, "password").is_none(), "a good password gets no message");
+}
+
+#[tokio::test]
+async fn sign_up_reports_email_and_password_errors() {
+    let app = TestApp::spawn().await;
+    let page = app
+        .browser()
+        .submit("/sign-up", &[("username", "not an email"), ("password", "short"), ("password_confirmation", "shorter")])
+        .await;
+
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(field_error(&page.body, "username").unwrap().contains("invalid"));
+    assert!(field_error(&page.body, "password").unwrap().contains("too short"));
+    assert!(field_error(&page.body, "password_confirmation").unwrap().contains("do not match"));
 }
 
 #[tokio::test]
