@@ -74,3 +74,16 @@ pub async fn reset(database: &Database, scope: Scope, subject: &str) -> Result<b
         .await?;
     Ok(deleted.rows_affected() > 0)
 }
+
+/// Clears the failed-password counters of a username and of a client address in one statement,
+/// as after a correct password.
+pub async fn reset_password_counters(database: &Database, username: &str, client_address: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM throttle_counters WHERE (scope = $1 AND subject = $2) OR (scope = $3 AND subject = $4)")
+        .bind(Scope::Username.as_str())
+        .bind(username)
+        .bind(Scope::ClientAddress.as_str())
+        .bind(client_address)
+        .execute(database.pool())
+        .await?;
+    Ok(())
+}

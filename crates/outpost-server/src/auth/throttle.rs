@@ -43,9 +43,7 @@ pub async fn record_password_failure(state: &AppState, username: &str, address: 
 
 /// Clears the counters after a correct password.
 pub async fn record_password_success(state: &AppState, username: &str, address: &str) -> Result<(), outpost_store::StoreError> {
-    throttle::reset(&state.database, Scope::Username, username).await?;
-    throttle::reset(&state.database, Scope::ClientAddress, address).await?;
-    Ok(())
+    throttle::reset_password_counters(&state.database, username, address).await
 }
 
 /// Decides whether an address may make another request of a kind counted in `scope`

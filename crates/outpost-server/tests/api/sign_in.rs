@@ -1,4 +1,5 @@
 use outpost_store::audit;
+use outpost_store::throttle::{self, Scope};
 use outpost_store::users;
 use reqwest::StatusCode;
 
@@ -75,6 +76,26 @@ async fn five_failures_then_wait_doubles() {
     app.clock.advance(60);
     let allowed = browser.sign_in("dana@example.com", PASSWORD).await;
     assert_eq!(allowed.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn correct_password_clears_both_counters() {
+    let app = TestApp::spawn().await;
+    app.sign_up("dana@example.com").await;
+    let browser = app.browser();
+    for _ in 0..4 {
+        browser.sign_in("dana@example.com", "wrong password number one").await;
+    }
+    let counted = throttle::get(&app.state.database, Scope::ClientAddress, "127.0.0.1").await.unwrap();
+    assert_eq!(counted.failures, 4, "the failures were counted under this address");
+
+    let allowed = browser.sign_in("dana@example.com", PASSWORD).await;
+
+    assert_eq!(allowed.status, StatusCode::SEE_OTHER);
+    let by_username = throttle::get(&app.state.database, Scope::Username, "dana@example.com").await.unwrap();
+    let by_address = throttle::get(&app.state.database, Scope::ClientAddress, "127.0.0.1").await.unwrap();
+    assert_eq!(by_username.failures, 0);
+    assert_eq!(by_address.failures, 0);
 }
 
 #[tokio::test]
