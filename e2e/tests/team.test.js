@@ -1,8 +1,10 @@
 // The Team page in a real browser, with two users in separate browser contexts. The Team
-// Master invites a member who must use two-factor authentication. The member joins through the
-// emailed link and is held on the Two-factor page until they switch it on with a code from
-// oathtool. The Team page and its CSV export then show the member's two-factor as Enabled, and
-// removing the member ends the member's session.
+// Master invites a member who must use two-factor authentication, resends the invitation and
+// cancels a second one, and each replaced or cancelled link stops working. The member joins
+// through the emailed link and is held on the Two-factor page until they switch it on with a
+// code from oathtool. The Team page, its filter and its CSV export then show the member's
+// two-factor as Enabled, and removing the member ends the member's session. Requiring
+// two-factor team-wide then keeps the Team Master on the Two-factor page.
 // Each step continues from the pages the previous step left open: `page` is the Team Master's
 // page and `memberPage` the member's.
 
@@ -22,6 +24,8 @@ const MEMBER_EMAIL = 'jana.mueller+noc@example.net';
 // The comma makes the CSV export quote the name, and the umlaut tests that the export keeps UTF-8.
 const MEMBER_NAME = 'Jana Müller, NOC';
 const MEMBER_PASSWORD = 'walnut signal ferry orbit';
+/** An address invited and then cancelled before it joins. */
+const CANCELLED_EMAIL = 'night.shift@example.org';
 
 const TWO_FACTOR_PATH = '/security/two-factor';
 const INVITATION_LIFETIME_MS = 72 * 3600 * 1000;
@@ -85,6 +89,30 @@ function membersTable(page) {
 /** Returns the Team page's table of pending invitations, found by its "Expires" column. */
 function invitationsTable(page) {
   return page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Expires' }) });
+}
+
+/** Returns the row of the pending invitation to `email`. */
+function invitationRow(page, email) {
+  return invitationsTable(page).locator('tbody tr').filter({ hasText: email });
+}
+
+const isInvitationLine = (line) => line.includes('/invitation?token=');
+
+/** Opens `link` in `page` and checks that the invitation page rejects it. */
+async function assertInvitationUnusable(page, link, message) {
+  const response = await page.goto(link);
+
+  assert.equal(response.status(), 410, `${message}: the invitation page should answer 410 Gone`);
+  assert.equal(await headingText(page), 'Invitation not usable', `${message}: the page should say the invitation is not usable`);
+  await assertAccessible(page);
+}
+
+/** Picks `label` in the Team page's two-factor filter and returns the usernames listed. */
+async function filterMembers(page, label) {
+  await page.getByLabel('Two-factor status').selectOption({ label });
+  await clickAndWaitForLoad(page, page.getByRole('button', { name: 'Filter' }));
+  const members = await readTableRows(membersTable(page));
+  return members.map((row) => row.Username);
 }
 
 describeBrowserFlow('team flow', { tools: REQUIRED_TOOLS }, ({ step, openPage }) => {
@@ -168,7 +196,6 @@ describeBrowserFlow('team flow', { tools: REQUIRED_TOOLS }, ({ step, openPage })
   });
 
   step('invitation message contains link', async ({ server, outbox }) => {
-    const isInvitationLine = (line) => line.includes('/invitation?token=');
     const message = await waitForMessageLine(outbox, previousMessages, isInvitationLine, MAIL_TIMEOUT_MS);
 
     assert.equal(message.headers.to, MEMBER_EMAIL, `the invitation ${message.name} should be addressed to ${MEMBER_EMAIL}`);
@@ -176,6 +203,47 @@ describeBrowserFlow('team flow', { tools: REQUIRED_TOOLS }, ({ step, openPage })
     assert.ok(message.body.startsWith(`Hello ${MEMBER_NAME},`), `the invitation ${message.name} should greet the member by name; its body is ${JSON.stringify(message.body)}`);
     assert.ok(message.line.startsWith(`${server.url}/invitation?token=`), `the link should point at the test server ${server.url}, got ${JSON.stringify(message.line)}`);
     invitationLink = message.line;
+  });
+
+  step('Resend replaces the link', async ({ page, outbox }) => {
+    const firstLink = invitationLink;
+    previousMessages = listMessages(outbox);
+    await clickAndWaitForLoad(page, invitationRow(page, MEMBER_EMAIL).getByRole('button', { name: 'Resend' }));
+
+    await assertPath(page, '/team', 'resending should return to /team');
+    assert.equal(
+      await page.getByRole('status').innerText(),
+      'Invitation sent again with a new link; the earlier link no longer works.',
+      'the Team page should confirm the resent invitation',
+    );
+    const message = await waitForMessageLine(outbox, previousMessages, isInvitationLine, MAIL_TIMEOUT_MS);
+    assert.equal(message.headers.to, MEMBER_EMAIL, `the resent invitation ${message.name} should go to ${MEMBER_EMAIL}`);
+    assert.notEqual(message.line, firstLink, 'the resent invitation should carry a new link');
+    invitationLink = message.line;
+
+    const strangerPage = await openPage('first link');
+    await assertInvitationUnusable(strangerPage, firstLink, 'the link of the first invitation after a resend');
+  });
+
+  step('Cancel voids an invitation', async ({ page, outbox }) => {
+    await clickAndWaitForLoad(page, page.getByRole('button', { name: 'Add member' }));
+    await page.getByLabel('Email address').fill(CANCELLED_EMAIL);
+    await page.getByLabel('Name').fill('Night shift');
+    previousMessages = listMessages(outbox);
+    await clickAndWaitForLoad(page, page.getByRole('button', { name: 'Send invitation' }));
+    const message = await waitForMessageLine(outbox, previousMessages, isInvitationLine, MAIL_TIMEOUT_MS);
+    assert.equal(message.headers.to, CANCELLED_EMAIL, `the second invitation ${message.name} should go to ${CANCELLED_EMAIL}`);
+
+    await clickAndWaitForLoad(page, invitationRow(page, CANCELLED_EMAIL).getByRole('button', { name: 'Cancel' }));
+
+    await assertPath(page, '/team', 'cancelling should return to /team');
+    assert.equal(await page.getByRole('status').innerText(), 'Invitation cancelled: its link no longer works.', 'the Team page should confirm the cancellation');
+    const invitations = await readTableRows(invitationsTable(page));
+    assert.deepEqual(invitations.map((row) => row.Email), [MEMBER_EMAIL], 'only the first invitation should still be pending');
+    await assertAccessible(page);
+
+    const strangerPage = await openPage('cancelled link');
+    await assertInvitationUnusable(strangerPage, message.line, 'the link of a cancelled invitation');
   });
 
   step('member opens invitation link', async () => {
@@ -288,6 +356,17 @@ describeBrowserFlow('team flow', { tools: REQUIRED_TOOLS }, ({ step, openPage })
     await assertAccessible(page);
   });
 
+  step('filter lists members by two-factor', async ({ page }) => {
+    assert.deepEqual(await filterMembers(page, 'Enabled'), [MEMBER_EMAIL], 'the "Enabled" filter should list only the member');
+    assert.deepEqual(await filterMembers(page, 'Not set up'), [MASTER_EMAIL], 'the "Not set up" filter should list only the Team Master');
+    assert.deepEqual(await filterMembers(page, 'Required but not set up'), [], 'no one should be required to use two-factor without it');
+    assert.equal(await page.getByText('No member matches this filter.').count(), 1, 'an empty filter result should say so');
+    await assertAccessible(page);
+
+    const all = await filterMembers(page, 'All');
+    assert.deepEqual([...all].sort(), [MASTER_EMAIL, MEMBER_EMAIL].sort(), 'the "All" filter should list both');
+  });
+
   step('CSV export lists member Enabled', async ({ page }) => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
 
@@ -347,5 +426,18 @@ describeBrowserFlow('team flow', { tools: REQUIRED_TOOLS }, ({ step, openPage })
       `a removed member's password should be rejected with the standard message, got ${JSON.stringify(alert)}`,
     );
     await assertAccessible(memberPage);
+  });
+
+  step('team-wide requirement blocks Team Master', async ({ page, server }) => {
+    await page.goto(new URL('/team', server.url).href);
+    // outpost.js submits the switch's form on change.
+    const teamSwitch = page.getByRole('switch', { name: 'Require two-factor authentication of everyone in the team, you included' });
+    await clickAndWaitForLoad(page, teamSwitch);
+
+    await assertPath(page, TWO_FACTOR_PATH, 'requiring two-factor team-wide should send the Team Master, who has none, to the Two-factor page');
+    assert.equal(await headingText(page), 'Two-factor authentication', 'the Two-factor page should have its heading');
+    await page.goto(new URL('/team', server.url).href);
+    await assertPath(page, TWO_FACTOR_PATH, 'the Team page should stay closed until the Team Master sets up two-factor');
+    await assertAccessible(page);
   });
 });
