@@ -98,3 +98,11 @@ impl Mailer {
         Ok(())
     }
 }
+
+/// Builds the body of a security notice about `what_happened` to the account `username`.
+pub fn security_notice(username: &str, what_happened: &str) -> String {
+    format!(
+        "This is a security notice for your Outpost account {username}.\n\n{what_happened}\n\n\
+         If this was not you, change your password at once and contact your administrator.\n"
+    )
+}

@@ -11,7 +11,10 @@ use outpost_store::two_factor;
 use outpost_store::users::{self, UsernameChange};
 use outpost_store::Database;
 
-use crate::cli::{AdminCommand, StorageArgs};
+use outpost_server::mail::{Mailer, security_notice};
+
+use crate::cli::{AdminCommand, MailArgs, StorageArgs};
+use crate::serve::mail_config;
 
 async fn open(storage: &StorageArgs) -> anyhow::Result<Database> {
     let database = Database::connect(&storage.database_url()).await.context("failed to open the database")?;
@@ -26,9 +29,31 @@ fn now() -> i64 {
 pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::Unlock { username, storage } => unlock(&username, &storage).await,
-        AdminCommand::ResetTwoFactor { username, storage } => reset_two_factor(&username, &storage).await,
+        AdminCommand::ResetTwoFactor { username, storage, mail } => reset_two_factor(&username, &storage, &mail).await,
         AdminCommand::GrantPrepaid { collector_id, until, storage } => grant_prepaid(&collector_id, &until, &storage).await,
-        AdminCommand::ChangeUsername { old, new, storage } => change_username(&old, &new, &storage).await,
+        AdminCommand::ChangeUsername { old, new, storage, mail } => change_username(&old, &new, &storage, &mail).await,
+    }
+}
+
+/// Sends a security notice about a support action to each of `recipients`. The action is
+/// already done, so a failed delivery is reported as a warning and the command still succeeds.
+async fn notify(storage: &StorageArgs, mail: &MailArgs, recipients: &[&str], subject: &str, what_happened: &str) {
+    let mailer = match mail_config(mail).and_then(|config| Mailer::new(&config, &storage.data_dir)) {
+        Ok(mailer) => mailer,
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), "failed to set up mail for a support notice");
+            eprintln!("warning: no notice was sent, because the mail settings are invalid: {error:#}; check OUTPOST_MAIL_FROM and OUTPOST_SMTP_*, and tell the user yourself");
+            return;
+        }
+    };
+    for recipient in recipients {
+        match mailer.send(recipient, subject, security_notice(recipient, what_happened)).await {
+            Ok(()) => println!("Sent a notice to {recipient} ({}).", mailer.describe()),
+            Err(error) => {
+                tracing::warn!(recipient, error = format!("{error:#}"), "failed to send a support notice");
+                eprintln!("warning: the notice to {recipient} was not sent: {error:#}; tell the user yourself");
+            }
+        }
     }
 }
 
@@ -59,7 +84,7 @@ async fn unlock(username: &str, storage: &StorageArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn reset_two_factor(username: &str, storage: &StorageArgs) -> anyhow::Result<()> {
+async fn reset_two_factor(username: &str, storage: &StorageArgs, mail: &MailArgs) -> anyhow::Result<()> {
     let database = open(storage).await?;
     let Some(user) = users::find_by_username(&database, &normalize(username)).await? else {
         bail!("no user has the username {username:?}");
@@ -81,6 +106,10 @@ async fn reset_two_factor(username: &str, storage: &StorageArgs) -> anyhow::Resu
     if was_enabled {
         println!("Reset two-factor authentication of {}: key, recovery codes and trusted devices removed, {ended} session(s) ended.", user.username);
         println!("The user signs in with the password alone and can set up two-factor again on the Two-factor page.");
+        let what_happened = "Support turned off two-factor authentication for your account. Your authenticator key, \
+                             recovery codes and trusted browsers no longer work, and your open sessions have ended. \
+                             Sign in with your password and set up two-factor again on the Two-factor page.";
+        notify(storage, mail, &[&user.username], "Two-factor authentication was turned off", what_happened).await;
     } else {
         println!("{} had no two-factor authentication; trusted devices cleared, {ended} session(s) ended.", user.username);
     }
@@ -112,7 +141,7 @@ async fn grant_prepaid(collector_id: &str, until: &str, storage: &StorageArgs) -
     Ok(())
 }
 
-async fn change_username(old: &str, new: &str, storage: &StorageArgs) -> anyhow::Result<()> {
+async fn change_username(old: &str, new: &str, storage: &StorageArgs, mail: &MailArgs) -> anyhow::Result<()> {
     let new_email = EmailAddress::parse(new).map_err(|error| anyhow::anyhow!("new username {new:?}: {error}"))?;
     let database = open(storage).await?;
 
@@ -131,6 +160,13 @@ async fn change_username(old: &str, new: &str, storage: &StorageArgs) -> anyhow:
             audit::record(&database, Event::UsernameChanged, entry, now()).await?;
             tracing::info!(user.id = %user_id, "support changed a username");
             println!("Changed username {old_username} to {}; the user's sessions have ended.", new_email.as_str());
+            let what_happened = format!(
+                "Support changed the username of your account from {old_username} to {}. Sign in with the new username \
+                 from now on; your open sessions have ended.",
+                new_email.as_str()
+            );
+            let recipients = [old_username.as_str(), new_email.as_str()];
+            notify(storage, mail, &recipients, "Your Outpost username was changed", &what_happened).await;
         }
     }
     database.close().await;

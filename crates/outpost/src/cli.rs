@@ -48,13 +48,16 @@ pub enum AdminCommand {
         storage: StorageArgs,
     },
     /// Turn off a user's two-factor authentication after an identity check: the
-    /// authenticator key, recovery codes and trusted devices are removed.
+    /// authenticator key, recovery codes and trusted devices are removed, and the user gets
+    /// a notice.
     #[command(name = "reset-2fa")]
     ResetTwoFactor {
         /// The username (email address).
         username: String,
         #[command(flatten)]
         storage: StorageArgs,
+        #[command(flatten)]
+        mail: MailArgs,
     },
     /// Make a collector prepaid until the end of DATE (UTC), at most five years ahead. The
     /// collector id is shown on its page in the portal.
@@ -66,7 +69,7 @@ pub enum AdminCommand {
         #[command(flatten)]
         storage: StorageArgs,
     },
-    /// Change a user's username; the user's sessions end.
+    /// Change a user's username; the user's sessions end, and both addresses get a notice.
     ChangeUsername {
         /// The current username (email address).
         old: String,
@@ -74,6 +77,8 @@ pub enum AdminCommand {
         new: String,
         #[command(flatten)]
         storage: StorageArgs,
+        #[command(flatten)]
+        mail: MailArgs,
     },
 }
 
@@ -96,6 +101,32 @@ impl StorageArgs {
             None => format!("sqlite://{}", self.data_dir.join("outpost.db").display()),
         }
     }
+}
+
+/// Mail settings, for the server and for the support commands that notify a user.
+#[derive(Debug, Clone, Args)]
+pub struct MailArgs {
+    /// Sender address of the portal's email.
+    #[arg(long, env = "OUTPOST_MAIL_FROM", default_value = "outpost@localhost")]
+    pub mail_from: String,
+
+    /// SMTP server host name. Without it, email is written to the outbox folder in the data
+    /// directory. The password comes from OUTPOST_SMTP_PASSWORD or the file named by
+    /// OUTPOST_SMTP_PASSWORD_FILE.
+    #[arg(long, env = "OUTPOST_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+
+    /// SMTP server port.
+    #[arg(long, env = "OUTPOST_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+
+    /// SMTP connection security.
+    #[arg(long, env = "OUTPOST_SMTP_SECURITY", value_enum, default_value_t = SmtpSecurityArg::Starttls)]
+    pub smtp_security: SmtpSecurityArg,
+
+    /// SMTP user name, if the server requires authentication.
+    #[arg(long, env = "OUTPOST_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -166,27 +197,8 @@ pub struct ServeArgs {
     #[arg(long, env = "OUTPOST_SECRET_KEY_FILE")]
     pub secret_key_file: Option<PathBuf>,
 
-    /// Sender address of the portal's email.
-    #[arg(long, env = "OUTPOST_MAIL_FROM", default_value = "outpost@localhost")]
-    pub mail_from: String,
-
-    /// SMTP server host name. Without it, email is written to the outbox folder in the data
-    /// directory. The password comes from OUTPOST_SMTP_PASSWORD or the file named by
-    /// OUTPOST_SMTP_PASSWORD_FILE.
-    #[arg(long, env = "OUTPOST_SMTP_HOST")]
-    pub smtp_host: Option<String>,
-
-    /// SMTP server port.
-    #[arg(long, env = "OUTPOST_SMTP_PORT", default_value_t = 587)]
-    pub smtp_port: u16,
-
-    /// SMTP connection security.
-    #[arg(long, env = "OUTPOST_SMTP_SECURITY", value_enum, default_value_t = SmtpSecurityArg::Starttls)]
-    pub smtp_security: SmtpSecurityArg,
-
-    /// SMTP user name, if the server requires authentication.
-    #[arg(long, env = "OUTPOST_SMTP_USERNAME")]
-    pub smtp_username: Option<String>,
+    #[command(flatten)]
+    pub mail: MailArgs,
 
     /// Log format on standard error. The level is set with RUST_LOG (default info).
     #[arg(long, env = "OUTPOST_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

@@ -5,7 +5,7 @@ use outpost_server::config::SmtpConfig;
 use outpost_server::{App, MailConfig, ServerConfig, SmtpSecurity, SystemClock};
 use tokio::net::TcpListener;
 
-use crate::cli::{ServeArgs, SmtpSecurityArg, StorageArgs};
+use crate::cli::{MailArgs, ServeArgs, SmtpSecurityArg, StorageArgs};
 
 /// Reads a secret from `NAME` or from the file named by `NAME_FILE`.
 fn secret_from_env(name: &str) -> anyhow::Result<Option<String>> {
@@ -46,21 +46,6 @@ fn server_config(args: &ServeArgs, public_url: String) -> anyhow::Result<ServerC
         trusted_proxies.push(network);
     }
 
-    let smtp = match &args.smtp_host {
-        Some(host) => Some(SmtpConfig {
-            host: host.clone(),
-            port: args.smtp_port,
-            security: match args.smtp_security {
-                SmtpSecurityArg::Starttls => SmtpSecurity::StartTls,
-                SmtpSecurityArg::Tls => SmtpSecurity::Tls,
-                SmtpSecurityArg::None => SmtpSecurity::None,
-            },
-            username: args.smtp_username.clone(),
-            password: secret_from_env("OUTPOST_SMTP_PASSWORD")?,
-        }),
-        None => None,
-    };
-
     let issuer = args.totp_issuer.trim();
     if issuer.is_empty() {
         bail!("OUTPOST_TOTP_ISSUER is empty: set a name such as your service's, for example \"Outpost\"");
@@ -80,8 +65,27 @@ fn server_config(args: &ServeArgs, public_url: String) -> anyhow::Result<ServerC
         totp_issuer: issuer.to_owned(),
         trusted_device_days: i64::from(args.trusted_device_days),
         secret_key_file: args.secret_key_file.clone(),
-        mail: MailConfig { from: args.mail_from.clone(), smtp },
+        mail: mail_config(&args.mail)?,
     })
+}
+
+/// Builds the mail settings from the flags, with the SMTP password from the environment.
+pub fn mail_config(args: &MailArgs) -> anyhow::Result<MailConfig> {
+    let smtp = match &args.smtp_host {
+        Some(host) => Some(SmtpConfig {
+            host: host.clone(),
+            port: args.smtp_port,
+            security: match args.smtp_security {
+                SmtpSecurityArg::Starttls => SmtpSecurity::StartTls,
+                SmtpSecurityArg::Tls => SmtpSecurity::Tls,
+                SmtpSecurityArg::None => SmtpSecurity::None,
+            },
+            username: args.smtp_username.clone(),
+            password: secret_from_env("OUTPOST_SMTP_PASSWORD")?,
+        }),
+        None => None,
+    };
+    Ok(MailConfig { from: args.mail_from.clone(), smtp })
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {

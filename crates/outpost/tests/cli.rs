@@ -48,8 +48,30 @@ fn outpost(setup: &Setup, args: &[&str]) -> Output {
         .env("OUTPOST_DATA_DIR", &setup.data_dir)
         .env("OUTPOST_DATABASE_URL", &setup.database_url)
         .env("RUST_LOG", "warn")
+        // Without an SMTP host, notices go to the outbox folder in the data directory.
+        .env_remove("OUTPOST_SMTP_HOST")
         .output()
         .unwrap()
+}
+
+/// Returns the messages in the outbox folder, as (recipient, subject, whole text).
+fn outbox_messages(setup: &Setup) -> Vec<(String, String, String)> {
+    let Ok(entries) = std::fs::read_dir(setup.data_dir.join("outbox")) else {
+        return Vec::new();
+    };
+    let header = |text: &str, name: &str| {
+        text.lines().find_map(|line| line.strip_prefix(name)).map(str::trim).unwrap_or_default().to_owned()
+    };
+    let mut messages: Vec<(String, String, String)> = entries
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "eml"))
+        .map(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            (header(&text, "To:"), header(&text, "Subject:"), text)
+        })
+        .collect();
+    messages.sort();
+    messages
 }
 
 async fn database(setup: &Setup) -> Database {
@@ -160,6 +182,36 @@ async fn admin_change_username_ends_sessions_and_audits() {
     let entries = audit::list_for_account(&database, &user.account_id, 1).await.unwrap();
     assert_eq!(entries[0].event, "username_changed");
     assert_eq!(entries[0].detail, "from dana@example.com to Dana.Ops@Example.com");
+
+    let messages = outbox_messages(&setup);
+    let recipients: Vec<&str> = messages.iter().map(|(to, _, _)| to.as_str()).collect();
+    assert_eq!(recipients, ["Dana.Ops@Example.com", "dana@example.com"], "both addresses get a notice");
+    for (_, subject, text) in &messages {
+        assert_eq!(subject, "Your Outpost username was changed");
+        assert!(text.contains("from dana@example.com to Dana.Ops@Example.com"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn admin_change_username_warns_when_notice_fails() {
+    let setup = setup().await;
+    let database = database(&setup).await;
+    add_user(&database, "dana@example.com").await;
+
+    let output = Command::new(OUTPOST)
+        .args(["admin", "change-username", "dana@example.com", "dana.ops@example.com"])
+        .env("OUTPOST_DATA_DIR", &setup.data_dir)
+        .env("OUTPOST_DATABASE_URL", &setup.database_url)
+        .env("RUST_LOG", "off")
+        .env_remove("OUTPOST_SMTP_HOST")
+        .env("OUTPOST_MAIL_FROM", "not a sender address")
+        .output()
+        .unwrap();
+
+    assert!(output.status.success(), "the change is done even without the notice: {}", stderr(&output));
+    assert!(stderr(&output).contains("warning: the notice to dana@example.com was not sent"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("invalid sender address"), "{}", stderr(&output));
+    assert!(users::find_by_username(&database, "dana.ops@example.com").await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -174,6 +226,7 @@ async fn admin_change_username_keeps_uniqueness() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("already belongs to another user"), "{}", stderr(&output));
     assert!(users::find_by_username(&database, "dana@example.com").await.unwrap().is_some());
+    assert!(outbox_messages(&setup).is_empty(), "a refused change sends no notice");
 }
 
 #[tokio::test]
@@ -215,6 +268,13 @@ async fn admin_reset_2fa_removes_second_factor_and_sessions() {
     let entries = audit::list_for_account(&database, &user.account_id, 1).await.unwrap();
     assert_eq!(entries[0].event, "two_factor_reset");
     assert_eq!(entries[0].actor, "support");
+
+    let messages = outbox_messages(&setup);
+    assert_eq!(messages.len(), 1);
+    let (to, subject, text) = &messages[0];
+    assert_eq!(to, "dana@example.com");
+    assert_eq!(subject, "Two-factor authentication was turned off");
+    assert!(text.contains("Support turned off two-factor authentication"), "{text}");
 }
 
 async fn add_collector(database: &Database, account_id: &str) -> String {

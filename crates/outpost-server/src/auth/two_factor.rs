@@ -126,10 +126,7 @@ pub async fn trust_browser(state: &AppState, user_id: &str, client_address: &str
 
 /// Emails the user a security notice in the background; a failure is logged.
 pub fn send_notice(state: &AppState, user_id: &str, username: &str, subject: &str, what_happened: &str) {
-    let body = format!(
-        "This is a security notice for your Outpost account {username}.\n\n{what_happened}\n\n\
-         If this was not you, change your password at once and contact your administrator.\n"
-    );
+    let body = crate::mail::security_notice(username, what_happened);
     let mailer = state.mailer.clone();
     let recipient = username.to_owned();
     let subject = subject.to_owned();
