@@ -18,23 +18,22 @@ const DURATION_METRIC: &str = "http_request_duration_seconds";
 const REQUESTS_METRIC: &str = "http_requests_total";
 
 /// Installs the process-wide Prometheus recorder once and returns its handle; later calls,
-/// such as a second app in the same test process, share it.
+/// such as a second app in the same test process, share it. `OnceLock::get_or_init` runs one
+/// installation at a time, so the handle kept is always the installed recorder's: with two
+/// racing installations, the loser's handle would render an empty page.
 pub fn metrics_handle() -> anyhow::Result<PrometheusHandle> {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    if let Some(handle) = HANDLE.get() {
-        return Ok(handle.clone());
-    }
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    HANDLE.get_or_init(|| install_recorder().map_err(|error| format!("{error:#}"))).clone().map_err(|error| anyhow::anyhow!(error))
+}
 
+fn install_recorder() -> anyhow::Result<PrometheusHandle> {
     let buckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
     let recorder = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(DURATION_METRIC.to_owned()), &buckets)?
         .build_recorder();
     let handle = recorder.handle();
-    if metrics::set_global_recorder(recorder).is_err() {
-        // Another thread won the race; its handle is stored below or already there.
-        tracing::debug!("metrics recorder was already installed");
-    }
-    Ok(HANDLE.get_or_init(|| handle).clone())
+    metrics::set_global_recorder(recorder).map_err(|_| anyhow::anyhow!("failed to install the metrics recorder: another recorder is installed"))?;
+    Ok(handle)
 }
 
 /// The method as a static label; methods the server has no route for share one label.
