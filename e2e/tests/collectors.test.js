@@ -191,7 +191,7 @@ describeBrowserFlow('collector flow', { tools: [COLLECTOR_TOOL], serverSettings:
     await assertPath(page, '/collectors', 'the "Subscriptions" link should open /collectors');
     assert.equal(await headingText(page), 'Subscriptions', 'the Subscriptions page should have its heading');
     assert.deepEqual(await readCollectorRows(page), [], 'a new account should have no collector');
-    assert.equal(await page.getByText('No collector matches. Add one to get an activation key for the agent.').count(), 1, 'the empty list should say how to start');
+    assert.equal(await page.getByText('No collectors yet. Add one to get an activation key for the agent.').count(), 1, 'the empty list should say how to start');
     await assertAccessible(page);
   });
 

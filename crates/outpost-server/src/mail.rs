@@ -103,6 +103,7 @@ impl Mailer {
 pub fn security_notice(username: &str, what_happened: &str) -> String {
     format!(
         "This is a security notice for your Outpost account {username}.\n\n{what_happened}\n\n\
-         If this was not you, change your password at once and contact your administrator.\n"
+         If this was not you, reset your password at once with \"Forgot password?\" on the sign-in page \
+         and contact your administrator.\n"
     )
 }

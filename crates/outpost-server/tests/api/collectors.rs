@@ -89,6 +89,7 @@ async fn add_activate_heartbeat_shows_connected() {
     let list = master.get("/collectors").await.body;
     assert!(list.contains("<td>Active</td>"));
     assert!(list.contains("<td>Connected</td>"));
+    assert!(list.contains("1 collector: 1 subscription, 0 prepaid"), "{list}");
     let detail = master.get(&format!("/collectors/{id}")).await.body;
     assert!(detail.contains("gw-berlin"));
 }
@@ -389,4 +390,19 @@ async fn deleted_credential_refused_on_other_instance() {
     }
 
     assert_eq!(status, StatusCode::UNAUTHORIZED, "refused within 5 seconds on the other instance");
+}
+
+#[tokio::test]
+async fn empty_list_and_empty_filter_say_which() {
+    let app = TestApp::spawn().await;
+    let master = app.sign_up(MASTER).await;
+
+    let empty = master.get("/collectors").await.body;
+    assert!(empty.contains("0 collectors:"), "{empty}");
+    assert!(empty.contains("No collectors yet. Add one to get an activation key for the agent."), "{empty}");
+
+    add_collector(&master, "Berlin office").await;
+    let filtered = master.get("/collectors?kind=prepaid").await.body;
+    assert!(filtered.contains("No collector matches the filter."), "{filtered}");
+    assert!(!filtered.contains("No collectors yet."));
 }
