@@ -1,8 +1,8 @@
 -- wrk script for bench/heartbeats.sh: POST /agent/v1/heartbeat with a different collector
 -- credential per request. Thread k of n sends the credentials k, k+n, k+2n… of TOKENS_FILE
 -- in turn, so a run of at least as many requests as credentials reaches every collector.
--- Every heartbeat reports the uptime in UPTIME (default 1), so that heartbeats of a later
--- run can be told apart in the database from those of an earlier one.
+-- Every heartbeat reports the uptime in UPTIME (default 1), so that the database shows which
+-- run stored a collector's last heartbeat.
 
 local threads = {}
 

@@ -69,12 +69,19 @@ type SeriesKey = (&'static str, &'static str, &'static str);
 /// labelled key in the recorder on every request.
 static SERIES: LazyLock<RwLock<HashMap<SeriesKey, Series>>> = LazyLock::new(RwLock::default);
 
+impl Series {
+    /// Counts one request and records its duration.
+    fn add(&self, elapsed: Duration) {
+        self.requests.increment(1);
+        self.duration.record(elapsed.as_secs_f64());
+    }
+}
+
 fn record(key: SeriesKey, elapsed: Duration) {
     if let Ok(series) = SERIES.read()
         && let Some(series) = series.get(&key)
     {
-        series.requests.increment(1);
-        series.duration.record(elapsed.as_secs_f64());
+        series.add(elapsed);
         return;
     }
     let (method, route, status) = key;
@@ -82,8 +89,7 @@ fn record(key: SeriesKey, elapsed: Duration) {
         requests: metrics::counter!(REQUESTS_METRIC, "method" => method, "route" => route, "status" => status),
         duration: metrics::histogram!(DURATION_METRIC, "method" => method, "route" => route, "status" => status),
     };
-    series.requests.increment(1);
-    series.duration.record(elapsed.as_secs_f64());
+    series.add(elapsed);
     if let Ok(mut all) = SERIES.write() {
         all.insert(key, series);
     }

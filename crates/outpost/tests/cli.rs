@@ -43,6 +43,11 @@ async fn setup() -> Setup {
 }
 
 fn outpost(setup: &Setup, args: &[&str]) -> Output {
+    outpost_with_env(setup, args, &[])
+}
+
+/// Runs the binary like `outpost`, with the extra environment variables in `env`.
+fn outpost_with_env(setup: &Setup, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(OUTPOST)
         .args(args)
         .env("OUTPOST_DATA_DIR", &setup.data_dir)
@@ -50,6 +55,7 @@ fn outpost(setup: &Setup, args: &[&str]) -> Output {
         .env("RUST_LOG", "warn")
         // Without an SMTP host, notices go to the outbox folder in the data directory.
         .env_remove("OUTPOST_SMTP_HOST")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -198,15 +204,8 @@ async fn admin_change_username_warns_when_notice_fails() {
     let database = database(&setup).await;
     add_user(&database, "dana@example.com").await;
 
-    let output = Command::new(OUTPOST)
-        .args(["admin", "change-username", "dana@example.com", "dana.ops@example.com"])
-        .env("OUTPOST_DATA_DIR", &setup.data_dir)
-        .env("OUTPOST_DATABASE_URL", &setup.database_url)
-        .env("RUST_LOG", "off")
-        .env_remove("OUTPOST_SMTP_HOST")
-        .env("OUTPOST_MAIL_FROM", "not a sender address")
-        .output()
-        .unwrap();
+    let args = ["admin", "change-username", "dana@example.com", "dana.ops@example.com"];
+    let output = outpost_with_env(&setup, &args, &[("RUST_LOG", "off"), ("OUTPOST_MAIL_FROM", "not a sender address")]);
 
     assert!(output.status.success(), "the change is done even without the notice: {}", stderr(&output));
     assert!(stderr(&output).contains("warning: the notice to dana@example.com was not sent"), "{}", stderr(&output));

@@ -105,6 +105,15 @@ fn restore(pending: &mut Pending, failed: Failed) {
     }
 }
 
+/// Handles the outcome of a write task: a failed batch goes back to `pending`.
+fn finish_write(pending: &mut Pending, written: Result<Result<(), Failed>, tokio::task::JoinError>) {
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(failed)) => restore(pending, failed),
+        Err(error) => tracing::error!(error = %error, "heartbeat write task failed"),
+    }
+}
+
 /// Keeps the newest heartbeat of a collector, queued when its oldest unwritten one was. Of
 /// two heartbeats that arrive out of order, the one received later stays.
 fn insert(pending: &mut Pending, entry: Queued) {
@@ -164,11 +173,7 @@ async fn run(database: Database, mut receiver: mpsc::Receiver<Queued>, mut stopp
                 }
             } => {
                 writing = None;
-                match written {
-                    Ok(Ok(())) => {}
-                    Ok(Err(failed)) => restore(&mut pending, failed),
-                    Err(error) => tracing::error!(error = %error, "heartbeat write task failed"),
-                }
+                finish_write(&mut pending, written);
             },
             _ = ticker.tick() => due = true,
             _ = &mut stopped => break,
@@ -176,11 +181,7 @@ async fn run(database: Database, mut receiver: mpsc::Receiver<Queued>, mut stopp
     }
 
     if let Some(task) = writing.take() {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(failed)) => restore(&mut pending, failed),
-            Err(error) => tracing::error!(error = %error, "heartbeat write task failed"),
-        }
+        finish_write(&mut pending, task.await);
     }
     receiver.close();
     while let Some(entry) = receiver.recv().await {
