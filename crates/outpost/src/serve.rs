@@ -96,10 +96,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let app = App::build(config, Arc::new(SystemClock)).await?;
 
+    let shutdown = shutdown_signal();
     tracing::info!(address = %bound, public_url = %public_url, "Outpost is listening");
     println!("Outpost is running. Open {public_url} in a browser.");
 
-    outpost_server::serve(app, listener, shutdown_signal()).await?;
+    outpost_server::serve(app, listener, shutdown).await?;
     tracing::info!("Outpost stopped");
     Ok(())
 }
@@ -113,31 +114,47 @@ pub async fn migrate(args: StorageArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
+/// Starts listening for SIGINT and SIGTERM and returns a future that completes at the first
+/// of them. Listening starts when this is called, so `run` calls it before it prints the
+/// address: a signal sent as soon as the address appears then stops the server gracefully
+/// instead of ending the process with the signal's default action.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+
+    let listen = |kind: SignalKind, name: &str| match signal(kind) {
+        Ok(listener) => Some(listener),
+        Err(error) => {
+            tracing::warn!(error = %error, signal = name, "failed to listen for a shutdown signal");
+            None
+        }
+    };
+    async fn next(listener: Option<Signal>) {
+        match listener {
+            Some(mut listener) => {
+                listener.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    }
+
+    let interrupt = next(listen(SignalKind::interrupt(), "SIGINT"));
+    let terminate = next(listen(SignalKind::terminate(), "SIGTERM"));
+    async move {
+        tokio::select! {
+            () = interrupt => tracing::info!("received SIGINT, shutting down"),
+            () = terminate => tracing::info!("received SIGTERM, shutting down"),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
         if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %error, "failed to listen for SIGINT");
+            tracing::warn!(error = %error, "failed to listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(error = %error, "failed to listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-
-    tokio::select! {
-        () = interrupt => tracing::info!("received SIGINT, shutting down"),
-        () = terminate => tracing::info!("received SIGTERM, shutting down"),
+        tracing::info!("received Ctrl-C, shutting down");
     }
 }
